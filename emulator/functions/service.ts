@@ -1,0 +1,171 @@
+// Edge Functions at /functions/v1/<name>: the functions run on Deno (one host
+// process serving them all, see host.ts) with the environment the platform
+// provides; `verify_jwt` from supabase/config.toml is enforced here first.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { FunctionEntry } from '../config.ts';
+import { json } from '../http.ts';
+import type { Keys } from '../keys.ts';
+import type { Logger } from '../log.ts';
+
+export interface FunctionsService {
+  handle(request: Request): Promise<Response>;
+  readonly names: string[];
+  stop(): Promise<void>;
+}
+
+export interface FunctionsDeps {
+  projectDir: string;
+  functions: FunctionEntry[];
+  keys: Keys;
+  /** The variables the platform gives every function. */
+  env: { SUPABASE_URL: string; SUPABASE_ANON_KEY: string; SUPABASE_SERVICE_ROLE_KEY: string; SUPABASE_DB_URL: string };
+  /** Extra variables (secrets), like `supabase secrets set`. */
+  secrets?: Record<string, string>;
+  /** Restart Deno when a function's source changes. */
+  watch?: boolean;
+  log: Logger;
+}
+
+export function denoBinary(projectDir: string): string {
+  const local = path.join(projectDir, 'node_modules', '.bin', 'deno');
+  if (!existsSync(local)) throw new Error('Deno is missing: run `npm install` (it comes from the deno npm package)');
+  return local;
+}
+
+/** The registry npm uses, so Deno's `npm:` imports resolve through the same one. */
+function npmRegistry(): string | undefined {
+  if (process.env.NPM_CONFIG_REGISTRY) return process.env.NPM_CONFIG_REGISTRY;
+  try {
+    return execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const unauthorized = (code: string, message: string) => json({ code, message }, 401);
+
+export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsService> {
+  const { projectDir, keys, log } = deps;
+  const byName = new Map(deps.functions.map((fn) => [fn.name, fn]));
+  const manifest = Object.fromEntries(deps.functions.map((fn) => [fn.name, fn.entrypoint]));
+  const registry = npmRegistry();
+
+  let port = 0;
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let markReady: (() => void) | undefined;
+  let failStart: ((error: Error) => void) | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failStart = reject;
+  });
+
+  const args = [
+    'run',
+    '--allow-net',
+    '--allow-env',
+    '--allow-read',
+    '--allow-sys',
+    '--no-prompt',
+    '--config',
+    path.join(projectDir, 'deno.json'),
+    ...(deps.watch ? [`--watch=${path.join(projectDir, 'functions')}`, '--no-clear-screen'] : []),
+    path.join(projectDir, 'emulator', 'functions', 'host.ts'),
+  ];
+  child = spawn(denoBinary(projectDir), args, {
+    cwd: projectDir,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      ...deps.secrets,
+      ...deps.env,
+      EMULATOR_FUNCTIONS: JSON.stringify(manifest),
+      ...(registry ? { NPM_CONFIG_REGISTRY: registry } : {}),
+      NO_COLOR: '1',
+    },
+  });
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    const readyPort = /^\{"ready":(\d+)\}$/.exec(line)?.[1];
+    if (readyPort) {
+      port = Number(readyPort);
+      markReady?.();
+      return;
+    }
+    log.info(line);
+  });
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+    if (/^(Download|Watcher|Restarting)/.test(line)) log.info(line);
+    else log.warn(line);
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      const reason = `Deno exited (${signal ?? `code ${code}`})`;
+      log.error(`${reason}; Edge Functions are unavailable`);
+      failStart?.(new Error(reason));
+    }
+    port = 0;
+  });
+
+  const timeout = setTimeout(() => failStart?.(new Error('Deno did not start within 120 s')), 120_000);
+  log.info(`starting Deno for ${deps.functions.length} function(s): ${[...byName.keys()].join(', ') || 'none'}`);
+  await ready.finally(() => clearTimeout(timeout));
+
+  const verify = async (request: Request): Promise<Response | undefined> => {
+    const header = request.headers.get('authorization');
+    if (!header) return unauthorized('UNAUTHORIZED_NO_AUTH_HEADER', 'Missing authorization header');
+    const token = /^bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+    if (!token) return unauthorized('UNAUTHORIZED_INVALID_JWT_FORMAT', 'Invalid JWT');
+    const result = await keys.verify(token);
+    if (!result.ok) {
+      return unauthorized(
+        result.reason === 'malformed' ? 'UNAUTHORIZED_INVALID_JWT_FORMAT' : 'UNAUTHORIZED_INVALID_JWT',
+        result.reason === 'expired' ? 'JWT has expired' : 'Invalid JWT',
+      );
+    }
+    return undefined;
+  };
+
+  return {
+    names: [...byName.keys()],
+    handle: async (request) => {
+      const url = new URL(request.url);
+      const rest = url.pathname.replace(/^\/functions\/v1/, '');
+      const name = rest.split('/')[1] ?? '';
+      const fn = byName.get(name);
+      if (!fn) return json({ code: 'NOT_FOUND', message: 'Requested function was not found' }, 404);
+      if (fn.verifyJwt && request.method !== 'OPTIONS') {
+        const denied = await verify(request);
+        if (denied) return denied;
+      }
+      if (!port) {
+        return json({ code: 'BOOT_ERROR', message: 'Function failed to start (please check logs)' }, 503);
+      }
+      const headers = new Headers(request.headers);
+      for (const hop of ['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']) {
+        headers.delete(hop);
+      }
+      const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
+      return fetch(`http://127.0.0.1:${port}${rest}${url.search}`, {
+        method: request.method,
+        headers,
+        body,
+        redirect: 'manual',
+      });
+    },
+    stop: async () => {
+      stopping = true;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
+      child.stdin?.end();
+      const timer = setTimeout(() => child?.kill('SIGKILL'), 5000);
+      child.kill('SIGTERM');
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// One HTTP entry point, like the platform's API gateway: routes /auth/v1,
+// /rest/v1, /functions/v1 and /realtime/v1 to their services, checks the API
+// key where the platform does, caps request bodies, adds CORS, and turns any
+// failure into a JSON error instead of a crash.
+
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  BodyTooLargeError,
+  corsHeaders,
+  errorBody,
+  type Handler,
+  json,
+  readNodeBody,
+  sendWebResponse,
+  toWebRequest,
+} from './http.ts';
+import type { Keys } from './keys.ts';
+import type { Logger } from './log.ts';
+
+export interface Route {
+  prefix: string;
+  handle: Handler;
+  /** Whether the platform's gateway demands a project API key on this route. */
+  requiresApiKey: boolean;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  /** Paths under the prefix that need no API key (e.g. the JWKS). */
+  openPaths?: string[];
+}
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface Gateway {
+  readonly port: number;
+  readonly url: string;
+  setRoutes(routes: Route[]): void;
+  setUpgrade(prefix: string, handler: UpgradeHandler): void;
+  close(): Promise<void>;
+}
+
+const apiKeyOf = (req: IncomingMessage, url: URL) =>
+  (req.headers.apikey as string | undefined) ?? url.searchParams.get('apikey') ?? undefined;
+
+export async function startGateway(options: { port: number; keys: Keys; log: Logger; home?: Handler }): Promise<Gateway> {
+  const { keys, log } = options;
+  let routes: Route[] = [];
+  const upgrades = new Map<string, UpgradeHandler>();
+
+  const send = async (res: ServerResponse, response: Response) => {
+    for (const [name, value] of Object.entries(corsHeaders)) {
+      if (!response.headers.has(name)) response.headers.set(name, value);
+    }
+    await sendWebResponse(res, response);
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    const origin = `http://${req.headers.host ?? '127.0.0.1'}`;
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', origin);
+    } catch {
+      return send(res, json(errorBody('bad_request', 'The request URL could not be parsed'), 400));
+    }
+    const route = routes.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`));
+    if (!route) {
+      if (options.home && !url.pathname.match(/^\/(auth|rest|functions|realtime)\//)) {
+        return send(res, await options.home(toWebRequest(req, Buffer.alloc(0), origin)));
+      }
+      return send(res, json(errorBody('not_found', `No route matches ${req.method} ${url.pathname}`), 404));
+    }
+    const isFunction = route.prefix === '/functions/v1';
+    if (req.method === 'OPTIONS' && !isFunction) return send(res, new Response(null, { status: 204 }));
+    const subPath = url.pathname.slice(route.prefix.length);
+    if (route.requiresApiKey && !route.openPaths?.includes(subPath)) {
+      const apiKey = apiKeyOf(req, url);
+      if (!apiKey) {
+        return send(
+          res,
+          json(
+            errorBody('no_api_key', 'No API key found in request', 'No `apikey` request header or url param was found.'),
+            401,
+          ),
+        );
+      }
+      if (!keys.apiKeyRole(apiKey)) return send(res, json(errorBody('invalid_api_key', 'Invalid API key'), 401));
+    }
+    let body: Buffer;
+    try {
+      body = await readNodeBody(req, route.bodyLimit);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        res.setHeader('connection', 'close');
+        return send(
+          res,
+          json(errorBody('payload_too_large', `Request body exceeds the limit of ${route.bodyLimit} bytes`), 413),
+        );
+      }
+      throw error;
+    }
+    return send(res, await route.handle(toWebRequest(req, body, origin)));
+  };
+
+  const server = http.createServer((req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      const id = randomUUID();
+      log.error(`request ${id} (${req.method} ${req.url}) failed: ${error instanceof Error ? error.stack : error}`);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      res.writeHead(500, { 'content-type': 'application/json', ...corsHeaders });
+      res.end(JSON.stringify(errorBody('internal_error', `Internal error (id ${id}); see the emulator log`)));
+    });
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const pathname = (req.url ?? '/').split('?')[0] ?? '/';
+    const handler = [...upgrades.entries()].find(([prefix]) => pathname.startsWith(prefix))?.[1];
+    if (handler) {
+      handler(req, socket, head);
+      return;
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 120_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    setRoutes: (next) => {
+      routes = next;
+    },
+    setUpgrade: (prefix, handler) => {
+      upgrades.set(prefix, handler);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

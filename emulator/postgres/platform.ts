@@ -1,0 +1,133 @@
+// The Supabase-managed parts of the database: the stand-in schemas from
+// sql/platform (installed only where missing), the daily partitions of
+// realtime.messages (as the Realtime server keeps them), and pgTAP.
+
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from '../log.ts';
+
+/** Which stand-in file installs what, and how to tell it is already there. */
+const STAND_IN: { file: string; present: string }[] = [
+  { file: '00_roles.sql', present: `exists (select from pg_roles where rolname = 'authenticator')` },
+  { file: '10_database.sql', present: `to_regnamespace('extensions') is not null` },
+  { file: '20_auth.sql', present: `to_regprocedure('auth.uid()') is not null` },
+  { file: '30_realtime.sql', present: `to_regclass('realtime.messages') is not null` },
+];
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function missingParts(url: string): Promise<string[]> {
+  return withClient(url, async (client) => {
+    const missing: string[] = [];
+    for (const part of STAND_IN) {
+      const { rows } = await client.query<{ present: boolean }>(`select (${part.present}) as present`);
+      if (!rows[0]?.present) missing.push(part.file);
+    }
+    return missing;
+  });
+}
+
+/**
+ * Installs the parts of sql/platform the database lacks, in one transaction, as a
+ * superuser. A database that has them all (a real Supabase project) is left untouched.
+ */
+export async function ensurePlatform(options: {
+  projectDir: string;
+  /** Any connection able to read the catalogs. */
+  url: string;
+  /** A superuser connection; required only if something is missing. */
+  adminUrl: string | undefined;
+  log: Logger;
+}): Promise<'present' | 'installed'> {
+  const missing = await missingParts(options.adminUrl ?? options.url);
+  if (missing.length === 0) return 'present';
+  if (!options.adminUrl) {
+    throw new Error(
+      `the database lacks Supabase's platform schemas (${missing.join(', ')} of sql/platform). ` +
+        'Give a superuser connection in SUPABASE_DB_ADMIN_URL so the emulator can install the stand-in, ' +
+        'or point SUPABASE_DB_URL at a Supabase database.',
+    );
+  }
+  const dir = path.join(options.projectDir, 'sql', 'platform');
+  await withClient(options.adminUrl, async (client) => {
+    await client.query('begin');
+    try {
+      for (const file of missing) {
+        await client.query(readFileSync(path.join(dir, file), 'utf8'));
+      }
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback');
+      throw new Error(`installing the platform stand-in failed: ${(error as Error).message}`);
+    }
+  });
+  options.log.info(`installed the platform stand-in (${missing.join(', ')})`);
+  return 'installed';
+}
+
+function utcDay(offsetDays: number): Date {
+  const now = new Date();
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + offsetDays));
+}
+
+const isoDay = (day: Date) => day.toISOString().slice(0, 10);
+
+/**
+ * Creates the partitions of realtime.messages for yesterday .. today+3 (UTC) and
+ * drops those older than 72 hours, as the Realtime server does. Runs as the
+ * table's owner role.
+ */
+export async function maintainRealtimePartitions(url: string, log: Logger): Promise<void> {
+  await withClient(url, async (client) => {
+    await client.query('set role supabase_realtime_admin');
+    for (let offset = -1; offset <= 3; offset++) {
+      const from = utcDay(offset);
+      const to = utcDay(offset + 1);
+      const name = `messages_${isoDay(from).replaceAll('-', '_')}`;
+      await client.query(
+        `create table if not exists realtime.${name} partition of realtime.messages
+           for values from ('${isoDay(from)}') to ('${isoDay(to)}')`,
+      );
+    }
+    const { rows } = await client.query<{ name: string }>(
+      `select c.relname as name from pg_inherits i
+         join pg_class c on c.oid = i.inhrelid
+        where i.inhparent = 'realtime.messages'::regclass`,
+    );
+    const oldest = isoDay(utcDay(-3)).replaceAll('-', '_');
+    for (const { name } of rows) {
+      const day = /^messages_(\d{4}_\d{2}_\d{2})$/.exec(name)?.[1];
+      if (day && day < oldest) {
+        await client.query(`drop table realtime.${name}`);
+        log.info(`dropped old realtime partition ${name}`);
+      }
+    }
+  });
+}
+
+/**
+ * Makes pgTAP installable on a server that lacks it by copying the extension
+ * files of Debian's postgresql-15-pgtap (plain SQL, usable by 17 too).
+ */
+export function providePgtapFiles(binDir: string, log: Logger): void {
+  const target = path.join(binDir, '..', 'share', 'postgresql', 'extension');
+  if (!existsSync(target) || existsSync(path.join(target, 'pgtap.control'))) return;
+  const source = '/usr/share/postgresql/15/extension';
+  if (!existsSync(path.join(source, 'pgtap.control'))) {
+    log.warn('pgTAP is not installed (apt-get install postgresql-15-pgtap); database tests cannot run');
+    return;
+  }
+  for (const file of readdirSync(source)) {
+    if (file.startsWith('pgtap')) copyFileSync(path.join(source, file), path.join(target, file));
+  }
+  log.info('made pgTAP available to the embedded PostgreSQL');
+}

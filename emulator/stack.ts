@@ -1,0 +1,209 @@
+// The whole local stack in one call: database, auth, rest, functions (and
+// realtime once present) behind one gateway. `npm start` and the test suites
+// both use this.
+
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type AuthService, startAuth } from './auth/service.ts';
+import { listFunctions, loadProjectConfig } from './config.ts';
+import { type FunctionsService, startFunctions } from './functions/service.ts';
+import { type Gateway, startGateway } from './gateway.ts';
+import type { Handler } from './http.ts';
+import { type Keys, loadKeys } from './keys.ts';
+import { createLogger, type Logger, quietLogger } from './log.ts';
+import { type Database, openDatabase } from './postgres/database.ts';
+import { type RestService, startRest } from './rest/service.ts';
+import { createUser, type TestUser } from './testing.ts';
+
+export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface StackOptions {
+  projectDir?: string;
+  /** API port; 0 picks a free one. Default: [api] port of config.toml (54321). */
+  port?: number;
+  /** Database port for a cluster of our own; 0 picks a free one. Default: [db] port (54322). */
+  dbPort?: number;
+  /** Where the cluster's data and the signing key live. Omit for a temporary folder removed on stop. */
+  dataDir?: string;
+  /** Use an existing database instead of a cluster of our own. */
+  dbUrl?: string;
+  dbAdminUrl?: string;
+  /** PostgreSQL bin folder for our own cluster (default: embedded PostgreSQL 17). */
+  pgBinDir?: string;
+  /** Serve Edge Functions (default true). */
+  functions?: boolean;
+  /** Restart functions when their source changes. */
+  watchFunctions?: boolean;
+  /** Extra environment for functions (secrets). */
+  functionSecrets?: Record<string, string>;
+  /** Served for paths outside the APIs (the demo app). */
+  home?: Handler;
+  log?: Logger;
+  quiet?: boolean;
+}
+
+export interface Stack {
+  readonly url: string;
+  readonly anonKey: string;
+  readonly serviceRoleKey: string;
+  /** postgresql:// URL of the database as the `postgres` role. */
+  readonly dbUrl: string;
+  /** As the cluster's superuser, when known. */
+  readonly dbAdminUrl: string | undefined;
+  readonly dataDir: string | undefined;
+  readonly keys: Keys;
+  readonly database: Database;
+  readonly functionNames: string[];
+  /** Signs up a fresh user and returns a supabase-js client signed in as them. */
+  createUser(options?: { email?: string; password?: string; displayName?: string }): Promise<TestUser>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// Children must not outlive us, even when we exit without stop().
+const running = new Set<Stack>();
+let exitHookInstalled = false;
+function installExitHook() {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const stack of running) {
+      const pid = stack.database.cluster?.pid;
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGINT');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  });
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const projectDir = options.projectDir ?? PROJECT_DIR;
+  const log = options.log ?? (options.quiet ? quietLogger() : createLogger());
+  const config = loadProjectConfig(projectDir);
+  const temporary = options.dataDir === undefined && options.dbUrl === undefined;
+  const dataDir = options.dataDir ?? (temporary ? mkdtempSync(path.join(tmpdir(), 'supabase-emulator-')) : undefined);
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    chmodSync(dataDir, 0o755); // the server runs as the postgres OS user when we are root
+  }
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) {
+      await step().catch((error: Error) => log.warn(`while stopping: ${error.message}`));
+    }
+    cleanups.length = 0;
+    if (temporary && dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    const keys = await loadKeys(dataDir);
+    const dbPort = options.dbPort ?? config.db.port;
+    const database = await openDatabase({
+      projectDir,
+      log: log.child('postgres'),
+      url: options.dbUrl,
+      adminUrl: options.dbAdminUrl,
+      dataDir: dataDir ? path.join(dataDir, 'postgres') : undefined,
+      port: dbPort === 0 ? await freePort() : dbPort,
+      binDir: options.pgBinDir,
+      ephemeral: temporary,
+    });
+    cleanups.push(() => database.stop());
+
+    const gateway = await startGateway({
+      port: options.port ?? config.api.port,
+      keys,
+      log: log.child('gateway'),
+      home: options.home,
+    });
+    cleanups.push(() => gateway.close());
+
+    const auth: AuthService = startAuth({
+      dbUrl: database.authUrl,
+      keys,
+      config: config.auth,
+      publicUrl: () => gateway.url,
+      log: log.child('auth'),
+    });
+    cleanups.push(() => auth.stop());
+    const rest: RestService = startRest({ dbUrl: database.restUrl, keys, config: config.api, log: log.child('rest') });
+    cleanups.push(() => rest.stop());
+
+    let functions: FunctionsService | undefined;
+    if (options.functions !== false) {
+      functions = await startFunctions({
+        projectDir,
+        functions: listFunctions(projectDir, config),
+        keys,
+        env: {
+          SUPABASE_URL: gateway.url,
+          SUPABASE_ANON_KEY: keys.anonKey,
+          SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+          SUPABASE_DB_URL: database.url,
+        },
+        secrets: options.functionSecrets,
+        watch: options.watchFunctions,
+        log: log.child('functions'),
+      });
+      cleanups.push(() => (functions as FunctionsService).stop());
+    }
+
+    const MiB = 1024 * 1024;
+    gateway.setRoutes([
+      { prefix: '/auth/v1', handle: auth.handle, requiresApiKey: true, bodyLimit: MiB, openPaths: ['/.well-known/jwks.json', '/health'] },
+      { prefix: '/rest/v1', handle: rest.handle, requiresApiKey: true, bodyLimit: MiB },
+      {
+        prefix: '/functions/v1',
+        handle: functions?.handle ?? (async () => new Response('{"code":"NOT_FOUND","message":"Edge Functions are disabled"}', { status: 404 })),
+        requiresApiKey: false,
+        bodyLimit: 20 * MiB,
+      },
+    ]);
+
+    // Keep realtime.messages partitioned as days pass, as the Realtime server does.
+    const maintenance = setInterval(() => void database.maintain(), 60 * 60 * 1000);
+    maintenance.unref();
+    cleanups.push(async () => clearInterval(maintenance));
+
+    const stack: Stack = {
+      url: gateway.url,
+      anonKey: keys.anonKey,
+      serviceRoleKey: keys.serviceRoleKey,
+      dbUrl: database.url,
+      dbAdminUrl: database.adminUrl,
+      dataDir,
+      keys,
+      database,
+      functionNames: functions?.names ?? [],
+      createUser: (userOptions) => createUser({ url: gateway.url, anonKey: keys.anonKey }, userOptions),
+      stop: async () => {
+        running.delete(stack);
+        await cleanup();
+      },
+    };
+    running.add(stack);
+    installExitHook();
+    return stack;
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

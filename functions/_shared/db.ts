@@ -1,0 +1,32 @@
+// Runs SQL as the caller: one transaction that switches to the caller's role and
+// sets request.jwt.claims, so RLS and auth.uid() hold exactly as through the API.
+// Connections come from a pool on SUPABASE_DB_URL.
+
+import postgres from 'postgres';
+import type { Caller } from './auth.ts';
+
+export type Sql = postgres.TransactionSql;
+
+let pool: postgres.Sql | undefined;
+
+export function database(): postgres.Sql {
+  if (!pool) {
+    const url = Deno.env.get('SUPABASE_DB_URL');
+    if (!url) throw new Error('SUPABASE_DB_URL is not set');
+    pool = postgres(url, {
+      max: Number(Deno.env.get('DB_POOL_SIZE') ?? 10),
+      idle_timeout: 30,
+      prepare: true,
+      onnotice: () => {},
+    });
+  }
+  return pool;
+}
+
+export function asCaller<T>(caller: Caller, work: (sql: Sql) => Promise<T>): Promise<T> {
+  return database().begin(async (sql) => {
+    await sql`select set_config('role', ${caller.role}, true),
+                     set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)`;
+    return work(sql);
+  }) as Promise<T>;
+}

@@ -1,0 +1,50 @@
+// `npm start`: the whole local stack on 127.0.0.1:54321, data kept in
+// .emulator/ across restarts. Ctrl-C or SIGTERM stops everything it started.
+
+import path from 'node:path';
+import { createLogger } from '../emulator/log.ts';
+import { PROJECT_DIR, startStack } from '../emulator/stack.ts';
+
+const log = createLogger('start');
+const started = performance.now();
+const dataDir = process.env.EMULATOR_DATA_DIR ?? path.join(PROJECT_DIR, '.emulator');
+
+const stack = await startStack({
+  dataDir: process.env.SUPABASE_DB_URL ? undefined : dataDir,
+  dbUrl: process.env.SUPABASE_DB_URL,
+  dbAdminUrl: process.env.SUPABASE_DB_ADMIN_URL,
+  port: process.env.PORT ? Number(process.env.PORT) : undefined,
+  watchFunctions: true,
+}).catch((error: Error) => {
+  log.error(error.message);
+  process.exit(1);
+});
+
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+const rows: [string, string][] = [
+  ['API URL', stack.url],
+  ['Auth URL', `${stack.url}/auth/v1`],
+  ['REST URL', `${stack.url}/rest/v1`],
+  ['Functions URL', `${stack.url}/functions/v1`],
+  ['Realtime URL', `${stack.url.replace('http', 'ws')}/realtime/v1`],
+  ['DB URL', stack.dbUrl],
+  ['JWKS', `${stack.url}/auth/v1/.well-known/jwks.json`],
+  ['anon key', stack.anonKey],
+  ['service_role key', stack.serviceRoleKey],
+];
+const width = Math.max(...rows.map(([name]) => name.length));
+console.log(`\nLocal Supabase emulator started in ${seconds} s.\n`);
+for (const [name, value] of rows) console.log(`${name.padStart(width)}: ${value}`);
+console.log(`\nFunctions: ${stack.functionNames.join(', ') || 'none'}. Press Ctrl-C to stop.\n`);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info(`${signal} received, stopping`);
+  await stack.stop();
+  log.info('stopped');
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

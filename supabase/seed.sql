@@ -1,0 +1,1 @@
+-- Seed data for local development. Kept empty: the demo and tests create their own users.
