@@ -22,7 +22,9 @@ const configSchema = z.object({
       max_rows: z.number().int().default(1000),
     })
     .prefault({}),
-  db: z.object({ port: z.number().int().default(54322), major_version: z.number().int().default(17) }).prefault({}),
+  db: z
+    .object({ port: z.number().int().default(54322), major_version: z.number().int().default(17) })
+    .prefault({}),
   auth: z
     .object({
       site_url: z.string().default('http://127.0.0.1:3000'),
@@ -32,7 +34,7 @@ const configSchema = z.object({
       enable_signup: z.boolean().default(true),
       enable_anonymous_sign_ins: z.boolean().default(false),
       minimum_password_length: z.number().int().default(6),
-      email: z.object({ enable_signup: z.boolean().default(true) }).prefault({}),
+      email: z.object({ enabled: z.boolean().default(true) }).prefault({}),
     })
     .prefault({}),
   functions: z.record(z.string(), functionSchema).default({}),

@@ -44,7 +44,12 @@ export interface Gateway {
 const apiKeyOf = (req: IncomingMessage, url: URL) =>
   (req.headers.apikey as string | undefined) ?? url.searchParams.get('apikey') ?? undefined;
 
-export async function startGateway(options: { port: number; keys: Keys; log: Logger; home?: Handler }): Promise<Gateway> {
+export async function startGateway(options: {
+  port: number;
+  keys: Keys;
+  log: Logger;
+  home?: Handler;
+}): Promise<Gateway> {
   const { keys, log } = options;
   let routes: Route[] = [];
   const upgrades = new Map<string, UpgradeHandler>();
@@ -80,12 +85,17 @@ export async function startGateway(options: { port: number; keys: Keys; log: Log
         return send(
           res,
           json(
-            errorBody('no_api_key', 'No API key found in request', 'No `apikey` request header or url param was found.'),
+            errorBody(
+              'no_api_key',
+              'No API key found in request',
+              'No `apikey` request header or url param was found.',
+            ),
             401,
           ),
         );
       }
-      if (!keys.apiKeyRole(apiKey)) return send(res, json(errorBody('invalid_api_key', 'Invalid API key'), 401));
+      if (!keys.apiKeyRole(apiKey))
+        return send(res, json(errorBody('invalid_api_key', 'Invalid API key'), 401));
     }
     let body: Buffer;
     try {
@@ -95,7 +105,10 @@ export async function startGateway(options: { port: number; keys: Keys; log: Log
         res.setHeader('connection', 'close');
         return send(
           res,
-          json(errorBody('payload_too_large', `Request body exceeds the limit of ${route.bodyLimit} bytes`), 413),
+          json(
+            errorBody('payload_too_large', `Request body exceeds the limit of ${route.bodyLimit} bytes`),
+            413,
+          ),
         );
       }
       throw error;
@@ -106,7 +119,9 @@ export async function startGateway(options: { port: number; keys: Keys; log: Log
   const server = http.createServer((req, res) => {
     serve(req, res).catch((error: unknown) => {
       const id = randomUUID();
-      log.error(`request ${id} (${req.method} ${req.url}) failed: ${error instanceof Error ? error.stack : error}`);
+      log.error(
+        `request ${id} (${req.method} ${req.url}) failed: ${error instanceof Error ? error.stack : error}`,
+      );
       if (res.headersSent) {
         res.destroy();
         return;
@@ -125,7 +140,8 @@ export async function startGateway(options: { port: number; keys: Keys; log: Log
     socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
   server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 30_000;

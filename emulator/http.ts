@@ -24,7 +24,12 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 }
 
 /** The envelope used by the gateway itself: {code, message, details, hint}. */
-export function errorBody(code: string, message: string, hint: string | null = null, details: unknown = null) {
+export function errorBody(
+  code: string,
+  message: string,
+  hint: string | null = null,
+  details: unknown = null,
+) {
   return { code, message, details, hint };
 }
 

@@ -87,7 +87,11 @@ export async function loadKeys(dataDir?: string): Promise<Keys> {
 
   const verify = async (token: string): Promise<VerifyResult> => {
     if (typeof token !== 'string' || token.split('.').length !== 3) {
-      return { ok: false, reason: 'malformed', message: 'token is not a JWT (expected three dot-separated parts)' };
+      return {
+        ok: false,
+        reason: 'malformed',
+        message: 'token is not a JWT (expected three dot-separated parts)',
+      };
     }
     try {
       const { payload } = await jwtVerify(token, publicKey, { algorithms: ['ES256'] });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { type AuthService, startAuth } from './auth/service.ts';
 import { listFunctions, loadProjectConfig } from './config.ts';
 import { type FunctionsService, startFunctions } from './functions/service.ts';
-import { type Gateway, startGateway } from './gateway.ts';
+import { startGateway } from './gateway.ts';
 import type { Handler } from './http.ts';
 import { type Keys, loadKeys } from './keys.ts';
 import { createLogger, type Logger, quietLogger } from './log.ts';
@@ -98,7 +98,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? (options.quiet ? quietLogger() : createLogger());
   const config = loadProjectConfig(projectDir);
   const temporary = options.dataDir === undefined && options.dbUrl === undefined;
-  const dataDir = options.dataDir ?? (temporary ? mkdtempSync(path.join(tmpdir(), 'supabase-emulator-')) : undefined);
+  const dataDir =
+    options.dataDir ?? (temporary ? mkdtempSync(path.join(tmpdir(), 'supabase-emulator-')) : undefined);
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
     chmodSync(dataDir, 0o755); // the server runs as the postgres OS user when we are root
@@ -144,7 +145,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       log: log.child('auth'),
     });
     cleanups.push(() => auth.stop());
-    const rest: RestService = startRest({ dbUrl: database.restUrl, keys, config: config.api, log: log.child('rest') });
+    const rest: RestService = startRest({
+      dbUrl: database.restUrl,
+      keys,
+      config: config.api,
+      log: log.child('rest'),
+    });
     cleanups.push(() => rest.stop());
 
     let functions: FunctionsService | undefined;
@@ -168,11 +174,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const MiB = 1024 * 1024;
     gateway.setRoutes([
-      { prefix: '/auth/v1', handle: auth.handle, requiresApiKey: true, bodyLimit: MiB, openPaths: ['/.well-known/jwks.json', '/health'] },
+      {
+        prefix: '/auth/v1',
+        handle: auth.handle,
+        requiresApiKey: true,
+        bodyLimit: MiB,
+        openPaths: ['/.well-known/jwks.json', '/health'],
+      },
       { prefix: '/rest/v1', handle: rest.handle, requiresApiKey: true, bodyLimit: MiB },
       {
         prefix: '/functions/v1',
-        handle: functions?.handle ?? (async () => new Response('{"code":"NOT_FOUND","message":"Edge Functions are disabled"}', { status: 404 })),
+        handle:
+          functions?.handle ??
+          (async () =>
+            new Response('{"code":"NOT_FOUND","message":"Edge Functions are disabled"}', { status: 404 })),
         requiresApiKey: false,
         bodyLimit: 20 * MiB,
       },

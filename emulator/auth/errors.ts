@@ -5,7 +5,12 @@ import { HttpError } from '../http.ts';
 
 export const API_VERSION = '2024-01-01';
 
-export function authError(status: number, code: string, message: string, extra: Record<string, unknown> = {}) {
+export function authError(
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+) {
   return new HttpError(status, { code, message, ...extra }, { 'x-supabase-api-version': API_VERSION });
 }
 

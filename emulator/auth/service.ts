@@ -136,7 +136,13 @@ export function startAuth(deps: AuthDeps): AuthService {
     return { token: keys.sign(claims), expiresAt: claims.exp as number };
   };
 
-  const sessionJson = async (db: pg.PoolClient, user: store.UserRow, sessionId: string, refresh: string, method: string) => {
+  const sessionJson = async (
+    db: pg.PoolClient,
+    user: store.UserRow,
+    sessionId: string,
+    refresh: string,
+    method: string,
+  ) => {
     const { token, expiresAt } = accessToken(user, sessionId, method);
     return {
       access_token: await token,
@@ -204,7 +210,8 @@ export function startAuth(deps: AuthDeps): AuthService {
 
   const signUp = async (request: Request) => {
     const body = parseBody(signUpBody, await readJson(request, badJson));
-    if (!config.enable_signup) throw authError(422, 'signup_disabled', 'Signups not allowed for this instance');
+    if (!config.enable_signup)
+      throw authError(422, 'signup_disabled', 'Signups not allowed for this instance');
     if (body.email === undefined && body.password === undefined && body.phone === undefined) {
       if (!config.enable_anonymous_sign_ins) {
         throw authError(422, 'anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
@@ -223,8 +230,9 @@ export function startAuth(deps: AuthDeps): AuthService {
         return json(await sessionJson(db, fresh, session.sessionId, session.token, 'anonymous'));
       });
     }
-    if (body.phone !== undefined) throw authError(422, 'phone_provider_disabled', 'Phone signups are disabled');
-    if (!config.email.enable_signup) throw authError(422, 'email_provider_disabled', 'Email signups are disabled');
+    if (body.phone !== undefined)
+      throw authError(422, 'phone_provider_disabled', 'Phone signups are disabled');
+    if (!config.email.enabled) throw authError(422, 'email_provider_disabled', 'Email signups are disabled');
     const email = normalizeEmail(body.email ?? '');
     const password = validatePassword(body.password);
     const encryptedPassword = await bcrypt.hash(password, BCRYPT_COST);
@@ -305,12 +313,18 @@ export function startAuth(deps: AuthDeps): AuthService {
     const body = parseBody(updateUserBody, await readJson(request, badJson));
     const email = body.email === undefined ? undefined : normalizeEmail(body.email);
     const encryptedPassword =
-      body.password === undefined ? undefined : await bcrypt.hash(validatePassword(body.password), BCRYPT_COST);
+      body.password === undefined
+        ? undefined
+        : await bcrypt.hash(validatePassword(body.password), BCRYPT_COST);
     return transaction(async (db) => {
       if (email && email !== user.email && (await store.findUserByEmail(db, email))) {
         throw authError(422, 'email_exists', 'A user with this email address has already been registered');
       }
-      const updated = await store.updateUser(db, user.id, { email, encryptedPassword, userMetadata: body.data });
+      const updated = await store.updateUser(db, user.id, {
+        email,
+        encryptedPassword,
+        userMetadata: body.data,
+      });
       return json(userJson(updated, await store.identitiesOf(db, user.id)));
     });
   };
@@ -360,7 +374,11 @@ export function startAuth(deps: AuthDeps): AuthService {
 
   const settings = () =>
     json({
-      external: { email: config.email.enable_signup, phone: false, anonymous_users: config.enable_anonymous_sign_ins },
+      external: {
+        email: config.email.enabled,
+        phone: false,
+        anonymous_users: config.enable_anonymous_sign_ins,
+      },
       disable_signup: !config.enable_signup,
       mailer_autoconfirm: true,
       phone_autoconfirm: false,
@@ -373,11 +391,13 @@ export function startAuth(deps: AuthDeps): AuthService {
     const path = url.pathname.replace(/^\/auth\/v1/, '').replace(/\/+$/, '') || '/';
     const method = request.method;
     const allow = (methods: string[], run: () => Promise<Response> | Response) => {
-      if (!methods.includes(method)) throw authError(405, 'method_not_allowed', `Method ${method} not allowed`);
+      if (!methods.includes(method))
+        throw authError(405, 'method_not_allowed', `Method ${method} not allowed`);
       return run();
     };
     if (path === '/.well-known/jwks.json') return allow(['GET', 'HEAD'], () => json(keys.jwks));
-    if (path === '/health') return allow(['GET', 'HEAD'], () => json({ name: 'GoTrue', description: 'emulated' }));
+    if (path === '/health')
+      return allow(['GET', 'HEAD'], () => json({ name: 'GoTrue', description: 'emulated' }));
     if (path === '/settings') return allow(['GET', 'HEAD'], settings);
     if (path === '/signup') return allow(['POST'], () => signUp(request));
     if (path === '/token') {

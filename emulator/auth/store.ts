@@ -121,13 +121,16 @@ export async function touchSignIn(db: Queryable, userId: string): Promise<void> 
 const newRefreshToken = () => randomBytes(16).toString('base64url');
 
 /** Opens a session and returns its first refresh token. */
-export async function createSession(db: Queryable, userId: string): Promise<{ sessionId: string; token: string }> {
+export async function createSession(
+  db: Queryable,
+  userId: string,
+): Promise<{ sessionId: string; token: string }> {
   const sessionId = randomUUID();
   const token = newRefreshToken();
-  await db.query(`insert into auth.sessions (id, user_id, created_at, updated_at) values ($1, $2, now(), now())`, [
-    sessionId,
-    userId,
-  ]);
+  await db.query(
+    `insert into auth.sessions (id, user_id, created_at, updated_at) values ($1, $2, now(), now())`,
+    [sessionId, userId],
+  );
   await db.query(
     `insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, session_id)
      values ('00000000-0000-0000-0000-000000000000', $1, $2, false, now(), now(), $3)`,
@@ -156,7 +159,9 @@ export async function findRefreshToken(db: Queryable, token: string): Promise<Re
 /** Revokes `parent` and issues its successor in the same session. */
 export async function rotateRefreshToken(db: Queryable, parent: RefreshTokenRow): Promise<string> {
   const token = newRefreshToken();
-  await db.query('update auth.refresh_tokens set revoked = true, updated_at = now() where id = $1', [parent.id]);
+  await db.query('update auth.refresh_tokens set revoked = true, updated_at = now() where id = $1', [
+    parent.id,
+  ]);
   await db.query(
     `insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, parent, session_id)
      values ('00000000-0000-0000-0000-000000000000', $1, $2, false, now(), now(), $3, $4)`,

@@ -21,7 +21,9 @@ function load(name: string): Promise<FunctionModule> {
 }
 
 function bootError(name: string, error: unknown): Response {
-  console.error(`[functions] ${name} failed to boot: ${error instanceof Error ? error.stack : String(error)}`);
+  console.error(
+    `[functions] ${name} failed to boot: ${error instanceof Error ? error.stack : String(error)}`,
+  );
   return Response.json(
     { code: 'BOOT_ERROR', message: 'Function failed to start (please check logs)' },
     { status: 503 },
@@ -49,26 +51,36 @@ async function handle(request: Request): Promise<Response> {
     return await fetchHandler(request);
   } catch (error) {
     console.error(`[functions] ${name} threw: ${error instanceof Error ? error.stack : String(error)}`);
-    return Response.json({ code: 'WORKER_ERROR', message: 'Function exited due to an error (please check logs)' }, {
-      status: 500,
-    });
+    return Response.json(
+      { code: 'WORKER_ERROR', message: 'Function exited due to an error (please check logs)' },
+      {
+        status: 500,
+      },
+    );
   }
 }
 
-const server = Deno.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  onListen: ({ port }) => console.log(JSON.stringify({ ready: port })),
-}, handle);
+const server = Deno.serve(
+  {
+    hostname: '127.0.0.1',
+    port: 0,
+    onListen: ({ port }) => console.log(JSON.stringify({ ready: port })),
+  },
+  handle,
+);
 
 // Boot every function now, so start-up reports broken ones at once.
 for (const name of Object.keys(manifest)) {
-  load(name).catch((error) => console.error(`[functions] ${name} failed to boot: ${error?.message ?? error}`));
+  load(name).catch((error) =>
+    console.error(`[functions] ${name} failed to boot: ${error?.message ?? error}`),
+  );
 }
 
 // The emulator holds our stdin open; when it goes away, so do we.
 (async () => {
-  for await (const _ of Deno.stdin.readable) { /* keep reading until EOF */ }
+  for await (const _ of Deno.stdin.readable) {
+    /* keep reading until EOF */
+  }
   await server.shutdown();
   Deno.exit(0);
 })();

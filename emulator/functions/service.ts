@@ -2,8 +2,7 @@
 // process serving them all, see host.ts) with the environment the platform
 // provides; `verify_jwt` from supabase/config.toml is enforced here first.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,7 +22,12 @@ export interface FunctionsDeps {
   functions: FunctionEntry[];
   keys: Keys;
   /** The variables the platform gives every function. */
-  env: { SUPABASE_URL: string; SUPABASE_ANON_KEY: string; SUPABASE_SERVICE_ROLE_KEY: string; SUPABASE_DB_URL: string };
+  env: {
+    SUPABASE_URL: string;
+    SUPABASE_ANON_KEY: string;
+    SUPABASE_SERVICE_ROLE_KEY: string;
+    SUPABASE_DB_URL: string;
+  };
   /** Extra variables (secrets), like `supabase secrets set`. */
   secrets?: Record<string, string>;
   /** Restart Deno when a function's source changes. */
@@ -33,7 +37,8 @@ export interface FunctionsDeps {
 
 export function denoBinary(projectDir: string): string {
   const local = path.join(projectDir, 'node_modules', '.bin', 'deno');
-  if (!existsSync(local)) throw new Error('Deno is missing: run `npm install` (it comes from the deno npm package)');
+  if (!existsSync(local))
+    throw new Error('Deno is missing: run `npm install` (it comes from the deno npm package)');
   return local;
 }
 
@@ -112,7 +117,9 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
   });
 
   const timeout = setTimeout(() => failStart?.(new Error('Deno did not start within 120 s')), 120_000);
-  log.info(`starting Deno for ${deps.functions.length} function(s): ${[...byName.keys()].join(', ') || 'none'}`);
+  log.info(
+    `starting Deno for ${deps.functions.length} function(s): ${[...byName.keys()].join(', ') || 'none'}`,
+  );
   await ready.finally(() => clearTimeout(timeout));
 
   const verify = async (request: Request): Promise<Response | undefined> => {
@@ -149,7 +156,8 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
       for (const hop of ['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']) {
         headers.delete(hop);
       }
-      const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
+      const body =
+        request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
       return fetch(`http://127.0.0.1:${port}${rest}${url.search}`, {
         method: request.method,
         headers,

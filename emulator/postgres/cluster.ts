@@ -6,7 +6,15 @@
 // `postgres` role is created later by the platform stand-in without superuser.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';

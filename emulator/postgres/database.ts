@@ -48,7 +48,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (options.url) {
     url = options.url;
   } else {
-    if (!options.dataDir || options.port === undefined) throw new Error('a data folder and a port are required');
+    if (!options.dataDir || options.port === undefined)
+      throw new Error('a data folder and a port are required');
     const binDir = options.binDir ?? (await embeddedBinDir());
     providePgtapFiles(binDir, log);
     cluster = await startCluster({

@@ -16,9 +16,22 @@ export function supabaseCli(projectDir: string): string {
   return local;
 }
 
-export async function pushMigrations(options: { projectDir: string; dbUrl: string; log: Logger }): Promise<void> {
+export async function pushMigrations(options: {
+  projectDir: string;
+  dbUrl: string;
+  log: Logger;
+}): Promise<void> {
   const { projectDir, dbUrl, log } = options;
-  const args = ['db', 'push', `--remote=${dbUrl}`, '--include-all', '--include-seed', '--yes', '--workdir', projectDir];
+  const args = [
+    'db',
+    'push',
+    `--remote=${dbUrl}`,
+    '--include-all',
+    '--include-seed',
+    '--yes',
+    '--workdir',
+    projectDir,
+  ];
   try {
     const { stdout, stderr } = await run(supabaseCli(projectDir), args, {
       cwd: projectDir,

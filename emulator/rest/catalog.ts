@@ -55,6 +55,8 @@ export function chooseOverload(candidates: RpcFunction[], argNames: string[]): R
   return candidates.filter((fn) => {
     const names = fn.inputs.map((input) => input.name);
     if (!argNames.every((arg) => names.includes(arg))) return false;
-    return fn.inputs.slice(0, fn.required).every((input) => input.name !== null && argNames.includes(input.name));
+    return fn.inputs
+      .slice(0, fn.required)
+      .every((input) => input.name !== null && argNames.includes(input.name));
   });
 }

@@ -66,8 +66,7 @@ export function fromPgError(error: PgError, authenticated: boolean): HttpError {
   const code = error.code ?? 'XX000';
   if (code === 'PGRST') return customError(error);
   const status = statusForSqlState(code, authenticated);
-  const headers: Record<string, string> =
-    status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+  const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {};
   return restError(status, code, error.message, error.detail ?? null, error.hint ?? null, headers);
 }
 

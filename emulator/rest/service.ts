@@ -56,7 +56,9 @@ export function startRest(deps: RestDeps): RestService {
     const bearer = /^bearer\s+(.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]?.trim();
     const token = bearer ?? request.headers.get('apikey') ?? new URL(request.url).searchParams.get('apikey');
     if (!token) {
-      throw restError(401, 'PGRST302', 'Anonymous access is disabled', null, null, { 'www-authenticate': 'Bearer' });
+      throw restError(401, 'PGRST302', 'Anonymous access is disabled', null, null, {
+        'www-authenticate': 'Bearer',
+      });
     }
     const result = await keys.verify(token);
     if (result.ok) return result.claims;
@@ -73,7 +75,11 @@ export function startRest(deps: RestDeps): RestService {
         : request.headers.get('content-profile');
     const schema = header ?? config.schemas[0] ?? 'public';
     if (!config.schemas.includes(schema)) {
-      throw restError(406, 'PGRST106', `The schema must be one of the following: ${config.schemas.join(', ')}`);
+      throw restError(
+        406,
+        'PGRST106',
+        `The schema must be one of the following: ${config.schemas.join(', ')}`,
+      );
     }
     return schema;
   };
@@ -106,7 +112,9 @@ export function startRest(deps: RestDeps): RestService {
   const callSql = (fn: RpcFunction, argNames: string[]) => {
     const inputs = fn.inputs.filter((input) => input.name !== null && argNames.includes(input.name));
     const columns = inputs.map((input) => `${quoteIdent(input.name as string)} ${input.type}`).join(', ');
-    const namedArgs = inputs.map((input) => `${quoteIdent(input.name as string)} := _a.${quoteIdent(input.name as string)}`);
+    const namedArgs = inputs.map(
+      (input) => `${quoteIdent(input.name as string)} := _a.${quoteIdent(input.name as string)}`,
+    );
     const from = inputs.length ? `jsonb_to_record($1::jsonb) as _a(${columns}) cross join lateral ` : '';
     const call = `${from}${quoteIdent(fn.schema)}.${quoteIdent(fn.name)}(${namedArgs.join(', ')}) _r`;
     if (fn.returnsVoid) return `select null::text as body from ${call}`;
@@ -130,7 +138,11 @@ export function startRest(deps: RestDeps): RestService {
       const candidates = chooseOverload(await findFunctions(db, schema, name), argNames);
       if (candidates.length === 0) throw notFound(schema, name, argNames);
       if (candidates.length > 1) {
-        throw restError(300, 'PGRST203', `Could not choose the best candidate function for ${schema}.${name}`);
+        throw restError(
+          300,
+          'PGRST203',
+          `Could not choose the best candidate function for ${schema}.${name}`,
+        );
       }
       const fn = candidates[0] as RpcFunction;
       if (!readOnly && request.method !== 'POST') {
@@ -140,7 +152,14 @@ export function startRest(deps: RestDeps): RestService {
       request.headers.forEach((value, key) => {
         if (key !== 'authorization' && key !== 'cookie') headers[key] = value;
       });
-      const names = ['search_path', 'role', 'request.jwt.claims', 'request.method', 'request.path', 'request.headers'];
+      const names = [
+        'search_path',
+        'role',
+        'request.jwt.claims',
+        'request.method',
+        'request.path',
+        'request.headers',
+      ];
       const values = [
         [schema, ...config.extra_search_path.filter((s) => s !== schema)].map(quoteIdent).join(', '),
         role,
@@ -159,7 +178,9 @@ export function startRest(deps: RestDeps): RestService {
       );
       const { rows } = await db.query<{ body: string | null }>(
         callSql(fn, argNames),
-        fn.inputs.some((input) => input.name !== null && argNames.includes(input.name)) ? [JSON.stringify(args)] : [],
+        fn.inputs.some((input) => input.name !== null && argNames.includes(input.name))
+          ? [JSON.stringify(args)]
+          : [],
       );
       await db.query('commit');
       if (fn.returnsVoid) return new Response(null, { status: 204 });
@@ -176,7 +197,10 @@ export function startRest(deps: RestDeps): RestService {
         }
         body = JSON.stringify(items[0]);
       }
-      return new Response(body, { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' } });
+      return new Response(body, {
+        status: 200,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      });
     } catch (error) {
       await db.query('rollback').catch(() => undefined);
       if (error instanceof HttpError) throw error;
@@ -195,7 +219,11 @@ export function startRest(deps: RestDeps): RestService {
         const rpc = /^\/rpc\/([^/]+)\/?$/.exec(path);
         if (rpc) return await call(request, decodeURIComponent(rpc[1] as string));
         if (path === '' || path === '/') {
-          throw restError(501, 'not_implemented', 'The OpenAPI description is not served by the local emulator');
+          throw restError(
+            501,
+            'not_implemented',
+            'The OpenAPI description is not served by the local emulator',
+          );
         }
         throw restError(
           501,

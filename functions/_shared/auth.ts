@@ -35,7 +35,8 @@ export async function verifyCaller(request: Request): Promise<Caller> {
     return { claims: { ...payload, role }, userId, role };
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    const message = error instanceof errors.JWTExpired ? 'The access token has expired' : 'The access token is invalid';
+    const message =
+      error instanceof errors.JWTExpired ? 'The access token has expired' : 'The access token is invalid';
     throw new ApiError(401, 'unauthorized', message);
   }
 }
@@ -43,6 +44,7 @@ export async function verifyCaller(request: Request): Promise<Caller> {
 /** Like verifyCaller, but demands a signed-in user. */
 export async function requireUser(request: Request): Promise<Caller & { userId: string }> {
   const caller = await verifyCaller(request);
-  if (!caller.userId) throw new ApiError(401, 'unauthorized', 'Sign in first: this endpoint needs a user token');
+  if (!caller.userId)
+    throw new ApiError(401, 'unauthorized', 'Sign in first: this endpoint needs a user token');
   return caller as Caller & { userId: string };
 }

@@ -16,7 +16,10 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   return Response.json(body, { status, headers });
 }
 
-export function createHandler(name: string, logic: Logic): { fetch: (request: Request) => Promise<Response> } {
+export function createHandler(
+  name: string,
+  logic: Logic,
+): { fetch: (request: Request) => Promise<Response> } {
   return {
     async fetch(request) {
       const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
@@ -32,7 +35,9 @@ export function createHandler(name: string, logic: Logic): { fetch: (request: Re
         if (error instanceof ApiError) {
           response = error.toResponse();
         } else {
-          log('unexpected_error', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+          log('unexpected_error', {
+            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          });
           response = new ApiError(
             500,
             'internal_error',

@@ -12,5 +12,9 @@ export default createHandler('whoami', async (request) => {
     caller,
     (sql) => sql`select auth.uid() as user_id, auth.role() as role, current_user as database_role`,
   );
-  return json({ user_id: row?.user_id ?? null, role: row?.role ?? null, database_role: row?.database_role ?? null });
+  return json({
+    user_id: row?.user_id ?? null,
+    role: row?.role ?? null,
+    database_role: row?.database_role ?? null,
+  });
 });

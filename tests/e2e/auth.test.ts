@@ -13,12 +13,19 @@ describe('sign-up and sign-in', () => {
   it('signs up with email and password and returns a session with Supabase claims', async () => {
     const client = anonClient();
     const email = freshEmail();
-    const { data, error } = await client.auth.signUp({ email, password: 'correct-horse', options: { data: { display_name: 'Ann' } } });
+    const { data, error } = await client.auth.signUp({
+      email,
+      password: 'correct-horse',
+      options: { data: { display_name: 'Ann' } },
+    });
     expect(error).toBeNull();
     expect(data.user?.email).toBe(email);
     expect(data.user?.user_metadata.display_name).toBe('Ann');
     const token = data.session?.access_token as string;
-    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${stack.url}/auth/v1/.well-known/jwks.json`)));
+    const { payload } = await jwtVerify(
+      token,
+      createRemoteJWKSet(new URL(`${stack.url}/auth/v1/.well-known/jwks.json`)),
+    );
     expect(payload).toMatchObject({
       sub: data.user?.id,
       role: 'authenticated',
@@ -32,7 +39,10 @@ describe('sign-up and sign-in', () => {
 
   it('stores the user in auth.users with a bcrypt hash, never the password', async () => {
     const user = await newUser({ password: 'stored-secret-1' });
-    const { rows } = await db.query('select email, encrypted_password, is_anonymous from auth.users where id = $1', [user.id]);
+    const { rows } = await db.query(
+      'select email, encrypted_password, is_anonymous from auth.users where id = $1',
+      [user.id],
+    );
     expect(rows[0].email).toBe(user.email);
     expect(rows[0].encrypted_password).toMatch(/^\$2[aby]\$10\$/);
     expect(rows[0].encrypted_password).not.toContain('stored-secret-1');
@@ -41,14 +51,20 @@ describe('sign-up and sign-in', () => {
 
   it('signs in with the right password', async () => {
     const user = await newUser();
-    const { data, error } = await anonClient().auth.signInWithPassword({ email: user.email, password: user.password });
+    const { data, error } = await anonClient().auth.signInWithPassword({
+      email: user.email,
+      password: user.password,
+    });
     expect(error).toBeNull();
     expect(data.user?.id).toBe(user.id);
   });
 
   it('rejects a wrong password with 400 invalid_credentials', async () => {
     const user = await newUser();
-    const { data, error } = await anonClient().auth.signInWithPassword({ email: user.email, password: 'wrong-password' });
+    const { data, error } = await anonClient().auth.signInWithPassword({
+      email: user.email,
+      password: 'wrong-password',
+    });
     expect(data.session).toBeNull();
     expect(error?.status).toBe(400);
     expect(error?.code).toBe('invalid_credentials');
@@ -56,14 +72,20 @@ describe('sign-up and sign-in', () => {
   });
 
   it('rejects an unknown email exactly like a wrong password', async () => {
-    const { error } = await anonClient().auth.signInWithPassword({ email: freshEmail(), password: 'whatever-1' });
+    const { error } = await anonClient().auth.signInWithPassword({
+      email: freshEmail(),
+      password: 'whatever-1',
+    });
     expect(error?.status).toBe(400);
     expect(error?.code).toBe('invalid_credentials');
   });
 
   it('refuses a second account for the same email, a weak password and a malformed email', async () => {
     const user = await newUser();
-    const duplicate = await anonClient().auth.signUp({ email: user.email.toUpperCase(), password: 'another-pass' });
+    const duplicate = await anonClient().auth.signUp({
+      email: user.email.toUpperCase(),
+      password: 'another-pass',
+    });
     expect(duplicate.error?.status).toBe(422);
     expect(duplicate.error?.code).toBe('user_already_exists');
 
@@ -75,7 +97,9 @@ describe('sign-up and sign-in', () => {
     expect(malformed.error?.status).toBe(400);
     expect(malformed.error?.code).toBe('validation_failed');
 
-    const { rows } = await db.query('select count(*)::int as n from auth.users where email = $1', [user.email]);
+    const { rows } = await db.query('select count(*)::int as n from auth.users where email = $1', [
+      user.email,
+    ]);
     expect(rows[0].n).toBe(1);
   });
 
@@ -84,9 +108,12 @@ describe('sign-up and sign-in', () => {
     const { data, error } = await client.auth.signInAnonymously();
     expect(error).toBeNull();
     expect(data.user?.is_anonymous).toBe(true);
-    const { rows } = await db.query('select is_anonymous, email from auth.users where id = $1', [data.user?.id]);
+    const { rows } = await db.query('select is_anonymous, email from auth.users where id = $1', [
+      data.user?.id,
+    ]);
     expect(rows[0]).toEqual({ is_anonymous: true, email: null });
-    const claims = JSON.parse(Buffer.from((data.session?.access_token as string).split('.')[1] as string, 'base64url').toString());
+    const payload = (data.session?.access_token ?? '').split('.')[1] ?? '';
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
     expect(claims).toMatchObject({ role: 'authenticated', is_anonymous: true, sub: data.user?.id });
   });
 });
@@ -106,10 +133,9 @@ describe('the session', () => {
     expect(error).toBeNull();
     expect(data.session?.refresh_token).not.toBe(user.session.refresh_token);
     expect(data.session?.user.id).toBe(user.id);
-    const { rows } = await db.query(
-      'select revoked from auth.refresh_tokens where token = $1',
-      [user.session.refresh_token],
-    );
+    const { rows } = await db.query('select revoked from auth.refresh_tokens where token = $1', [
+      user.session.refresh_token,
+    ]);
     expect(rows[0].revoked).toBe(true);
   });
 
@@ -134,7 +160,9 @@ describe('the session', () => {
     const response = await api('/auth/v1/user', { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(403);
     expect((await response.json()).code).toBe('session_not_found');
-    const { rows } = await db.query('select count(*)::int as n from auth.sessions where user_id = $1', [user.id]);
+    const { rows } = await db.query('select count(*)::int as n from auth.sessions where user_id = $1', [
+      user.id,
+    ]);
     expect(rows[0].n).toBe(0);
   });
 
@@ -159,7 +187,11 @@ describe('admin API', () => {
   it('creates and deletes users with the service_role key', async () => {
     const admin = serviceClient();
     const email = freshEmail();
-    const created = await admin.auth.admin.createUser({ email, password: 'admin-made-1', email_confirm: true });
+    const created = await admin.auth.admin.createUser({
+      email,
+      password: 'admin-made-1',
+      email_confirm: true,
+    });
     expect(created.error).toBeNull();
     const id = created.data.user?.id as string;
     const signIn = await anonClient().auth.signInWithPassword({ email, password: 'admin-made-1' });

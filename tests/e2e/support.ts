@@ -26,7 +26,9 @@ export async function mintToken(claims: Record<string, unknown>, signer: 'projec
   let kid: string;
   if (signer === 'project') {
     if (!stack.dataDir) throw new Error('the shared stack has no data folder to read its key from');
-    const stored = JSON.parse(readFileSync(path.join(stack.dataDir, 'signing-key.json'), 'utf8')) as { privateJwk: JWK };
+    const stored = JSON.parse(readFileSync(path.join(stack.dataDir, 'signing-key.json'), 'utf8')) as {
+      privateJwk: JWK;
+    };
     key = (await importJWK(stored.privateJwk, 'ES256')) as CryptoKey;
     kid = stored.privateJwk.kid as string;
   } else {

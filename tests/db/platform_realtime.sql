@@ -1,0 +1,121 @@
+-- The realtime schema stand-in: Broadcast from Database as the platform has it.
+begin;
+select plan(34);
+
+-- the table
+select table_owner_is('realtime', 'messages', 'supabase_realtime_admin', 'supabase_realtime_admin owns realtime.messages');
+select is((select relkind::text from pg_class where oid = 'realtime.messages'::regclass), 'p',
+          'realtime.messages is partitioned');
+select is((select pg_get_partkeydef('realtime.messages'::regclass)), 'RANGE (inserted_at)',
+          'realtime.messages is partitioned by range of inserted_at');
+select col_type_is('realtime', 'messages', 'topic', 'text', 'topic is text');
+select col_not_null('realtime', 'messages', 'topic', 'topic is required');
+select col_type_is('realtime', 'messages', 'extension', 'text', 'extension is text');
+select col_type_is('realtime', 'messages', 'payload', 'jsonb', 'payload is jsonb');
+select col_type_is('realtime', 'messages', 'private', 'boolean', 'private is a boolean');
+select col_default_is('realtime', 'messages', 'private', 'false', 'private defaults to false');
+select col_type_is('realtime', 'messages', 'inserted_at', 'timestamp without time zone', 'inserted_at is a timestamp');
+select col_type_is('realtime', 'messages', 'binary_payload', 'bytea', 'binary_payload is bytea');
+select col_is_pk('realtime', 'messages', array['id', 'inserted_at'], 'the primary key is (id, inserted_at)');
+select ok((select relrowsecurity from pg_class where oid = 'realtime.messages'::regclass), 'RLS is enabled on realtime.messages');
+select table_privs_are('realtime', 'messages', 'authenticated', array['SELECT', 'INSERT', 'UPDATE'],
+                       'authenticated may select, insert and update realtime.messages');
+select table_privs_are('realtime', 'messages', 'anon', array['SELECT', 'INSERT', 'UPDATE'],
+                       'anon may select, insert and update realtime.messages');
+
+-- daily partitions, yesterday .. today + 3 (UTC)
+select set_eq(
+  $$ select c.relname::text from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = 'realtime.messages'::regclass $$,
+  $$ select 'messages_' || to_char((now() at time zone 'utc')::date + d, 'YYYY_MM_DD')
+       from generate_series(-1, 3) d $$,
+  'partitions exist for yesterday through today + 3 days');
+
+-- the functions
+select function_returns('realtime', 'topic', array[]::text[], 'text', 'realtime.topic() returns text');
+select is(realtime.topic(), null, 'realtime.topic() is null when no channel is being checked');
+set local realtime.topic = 'conversation:42';
+select is(realtime.topic(), 'conversation:42', 'realtime.topic() returns the topic being checked');
+
+select function_returns('realtime', 'send', array['jsonb', 'text', 'text', 'boolean'], 'void',
+                        'realtime.send(payload, event, topic, private) returns void');
+select function_lang_is('realtime', 'send', array['jsonb', 'text', 'text', 'boolean'], 'plpgsql', 'realtime.send is plpgsql');
+select isnt_definer('realtime', 'send', array['jsonb', 'text', 'text', 'boolean'],
+                    'realtime.send runs as the caller, so RLS applies');
+select function_returns('realtime', 'broadcast_changes',
+                        array['text', 'text', 'text', 'text', 'text', 'record', 'record', 'text'], 'void',
+                        'realtime.broadcast_changes has the platform signature');
+
+-- send writes one private broadcast row whose payload carries an id
+select realtime.send('{"text": "hello"}', 'greeting', 'room:platform-test');
+select results_eq(
+  $$ select extension, event, private, payload ->> 'text', (payload ->> 'id')::uuid = id
+       from realtime.messages where topic = 'room:platform-test' $$,
+  $$ values ('broadcast', 'greeting', true, 'hello', true) $$,
+  'realtime.send writes a private broadcast row whose payload id is the row id');
+select realtime.send('{"id": "keep-me"}', 'greeting', 'room:platform-keep', false);
+select results_eq(
+  $$ select private, payload ->> 'id' from realtime.messages where topic = 'room:platform-keep' $$,
+  $$ values (false, 'keep-me') $$,
+  'realtime.send keeps a payload id and honours private = false');
+
+-- send never fails its caller: a denied insert becomes a warning and nothing is written
+select tests.create_user('platform_tester');
+select tests.authenticate_as('platform_tester');
+select lives_ok($$ select realtime.send('{}', 'denied', 'room:platform-denied') $$,
+                'realtime.send does not raise when RLS denies the insert');
+select tests.clear_authentication();
+select is((select count(*)::int from realtime.messages where topic = 'room:platform-denied'), 0,
+          'the denied broadcast wrote nothing');
+
+-- broadcast_changes from a row trigger
+create table public.platform_probe (id int primary key, note text);
+create function public.platform_probe_broadcast() returns trigger language plpgsql set search_path = '' as $$
+begin
+  perform realtime.broadcast_changes('probe:' || coalesce(new.id, old.id), tg_op, tg_op, tg_table_name,
+                                     tg_table_schema, new, old);
+  return null;
+end $$;
+create trigger platform_probe_broadcast after insert or update or delete on public.platform_probe
+  for each row execute function public.platform_probe_broadcast();
+insert into public.platform_probe values (1, 'first');
+update public.platform_probe set note = 'second' where id = 1;
+delete from public.platform_probe where id = 1;
+
+select results_eq(
+  $$ select event, private, payload ->> 'operation', payload ->> 'table', payload ->> 'schema',
+            payload -> 'record' ->> 'note', payload -> 'old_record' ->> 'note'
+       from realtime.messages where topic = 'probe:1'
+      order by array_position(array['INSERT', 'UPDATE', 'DELETE'], event) $$,
+  $$ values ('INSERT', true, 'INSERT', 'platform_probe', 'public', 'first', null::text),
+            ('UPDATE', true, 'UPDATE', 'platform_probe', 'public', 'second', 'first'),
+            ('DELETE', true, 'DELETE', 'platform_probe', 'public', null, 'second') $$,
+  'broadcast_changes sends {record, old_record, operation, table, schema} privately');
+select ok((select bool_and(payload ? 'record' and payload ? 'old_record' and payload ? 'id')
+             from realtime.messages where topic = 'probe:1'),
+          'every broadcast_changes payload has record, old_record and id keys');
+select is((select payload -> 'record' from realtime.messages where topic = 'probe:1' and event = 'DELETE'), 'null'::jsonb,
+          'a DELETE carries a null record');
+select throws_like(
+  $$ select realtime.broadcast_changes('t', 'e', 'INSERT', 'x', 'public', null::record, null::record, 'STATEMENT') $$,
+  '%each row%', 'broadcast_changes refuses statement-level triggers');
+
+-- a missing partition loses the event silently, as on the platform
+select realtime.send('{}', 'before', 'room:partition-test');
+do $$
+begin
+  execute format('drop table realtime.%I', 'messages_' || to_char((now() at time zone 'utc')::date, 'YYYY_MM_DD'));
+end
+$$;
+select lives_ok($$ select realtime.send('{}', 'lost', 'room:partition-test') $$,
+                'realtime.send does not raise when today''s partition is missing');
+select is((select count(*)::int from realtime.messages where topic = 'room:partition-test'), 0,
+          'without today''s partition the event is lost');
+
+select ok(exists (select from pg_publication_tables
+                   where pubname = 'supabase_realtime_messages_publication'
+                     and schemaname = 'realtime' and tablename = 'messages'),
+          'realtime.messages is published in supabase_realtime_messages_publication');
+
+select * from finish();
+rollback;
