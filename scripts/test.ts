@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { denoBinary } from '../emulator/functions/service.ts';
+import { denoBinary, npmRegistry } from '../emulator/functions/service.ts';
 import { createLogger } from '../emulator/log.ts';
 import { PROJECT_DIR } from '../emulator/stack.ts';
 import { withDatabaseForTests } from './test-database.ts';
@@ -143,17 +143,18 @@ const suites: Record<string, () => Promise<Result>> = {
   typecheck: () => check('typecheck (tsc, strict)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']),
   deno: async () => {
     const deno = denoBinary(PROJECT_DIR);
-    const typed = await check('Deno typecheck (functions)', deno, [
-      'check',
-      'functions/',
-      'emulator/functions/host.ts',
-    ]);
+    const registry = npmRegistry();
+    const denoEnv = { NO_COLOR: '1', ...(registry ? { NPM_CONFIG_REGISTRY: registry } : {}) };
+    const typed = await check(
+      'Deno typecheck (functions)',
+      deno,
+      ['check', 'functions/', 'emulator/functions/host.ts'],
+      denoEnv,
+    );
     const { code, output } = await run(
       deno,
       ['test', '--allow-env', '--allow-net', '--allow-read', 'functions/'],
-      {
-        NO_COLOR: '1',
-      },
+      denoEnv,
     );
     const summary = /(\d+) passed.*?(\d+) failed/.exec(output);
     const passed = Number(summary?.[1] ?? 0);

@@ -43,7 +43,7 @@ export function denoBinary(projectDir: string): string {
 }
 
 /** The registry npm uses, so Deno's `npm:` imports resolve through the same one. */
-function npmRegistry(): string | undefined {
+export function npmRegistry(): string | undefined {
   if (process.env.NPM_CONFIG_REGISTRY) return process.env.NPM_CONFIG_REGISTRY;
   try {
     return execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim() || undefined;
