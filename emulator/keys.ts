@@ -45,10 +45,14 @@ export interface Keys {
 
 const ISSUER = 'supabase-emulator';
 const TEN_YEARS = 10 * 365 * 24 * 3600;
+const ISSUED_AT = 1_700_000_000;
 
 interface StoredKey {
   privateJwk: JWK;
   publicJwk: JWK;
+  /** ECDSA signatures differ on every signing, so the API keys are kept, not re-made. */
+  anonKey: string;
+  serviceRoleKey: string;
 }
 
 async function loadOrCreateKey(dataDir: string | undefined): Promise<StoredKey> {
@@ -56,9 +60,15 @@ async function loadOrCreateKey(dataDir: string | undefined): Promise<StoredKey> 
   if (file && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as StoredKey;
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = randomUUID();
+  const apiKey = (role: string) =>
+    new SignJWT({ iss: ISSUER, role, iat: ISSUED_AT, exp: ISSUED_AT + TEN_YEARS })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+      .sign(privateKey);
   const stored: StoredKey = {
     privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256' },
     publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig', key_ops: ['verify'] },
+    anonKey: await apiKey('anon'),
+    serviceRoleKey: await apiKey('service_role'),
   };
   if (file) {
     mkdirSync(path.dirname(file), { recursive: true });
@@ -76,14 +86,7 @@ export async function loadKeys(dataDir?: string): Promise<Keys> {
   const sign = (claims: Claims) =>
     new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' }).sign(privateKey);
 
-  const issuedAt = 1_700_000_000;
-  const anonKey = await sign({ iss: ISSUER, role: 'anon', iat: issuedAt, exp: issuedAt + TEN_YEARS });
-  const serviceRoleKey = await sign({
-    iss: ISSUER,
-    role: 'service_role',
-    iat: issuedAt,
-    exp: issuedAt + TEN_YEARS,
-  });
+  const { anonKey, serviceRoleKey } = stored;
 
   const verify = async (token: string): Promise<VerifyResult> => {
     if (typeof token !== 'string' || token.split('.').length !== 3) {

@@ -57,6 +57,8 @@ export interface Stack {
   readonly keys: Keys;
   readonly database: Database;
   readonly functionNames: string[];
+  /** Processes the stack runs (PostgreSQL, Deno), for supervision and tests. */
+  processIds(): number[];
   /** Signs up a fresh user and returns a supabase-js client signed in as them. */
   createUser(options?: { email?: string; password?: string; displayName?: string }): Promise<TestUser>;
   stop(): Promise<void>;
@@ -208,6 +210,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       keys,
       database,
       functionNames: functions?.names ?? [],
+      processIds: () =>
+        [database.cluster?.pid, functions?.pid].filter((pid): pid is number => pid !== undefined),
       createUser: (userOptions) => createUser({ url: gateway.url, anonKey: keys.anonKey }, userOptions),
       stop: async () => {
         running.delete(stack);

@@ -1,8 +1,9 @@
-// A throwaway database for the SQL test suites, prepared as a Supabase project
-// would be: platform schemas, migrations and seed, then pgTAP and our tests
-// helpers. With a PostgreSQL bin folder other than the embedded one (Debian's
-// 15), the cluster is started separately and handed to the emulator by URL —
-// the path a user takes with SUPABASE_DB_URL.
+// A database for the SQL test suites, prepared as a Supabase project would be:
+// platform schemas, migrations and seed, then pgTAP and our tests helpers.
+// By default a throwaway embedded cluster. With a PostgreSQL bin folder (Debian's
+// 15) a throwaway cluster of that version, handed to the emulator by URL — the
+// path a user takes with SUPABASE_DB_URL. With SUPABASE_DB_URL set (and no bin
+// folder asked for), that database itself, e.g. a real Supabase project's.
 
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,17 @@ export async function withDatabaseForTests<T>(
   options: { pgBinDir?: string; plpgsqlCheck?: boolean; log: Logger },
   work: (db: Database) => Promise<T>,
 ): Promise<T> {
+  const external = process.env.SUPABASE_DB_URL;
+  if (external && !options.pgBinDir) {
+    const db = await openDatabase({
+      projectDir: PROJECT_DIR,
+      log: options.log,
+      url: external,
+      adminUrl: process.env.SUPABASE_DB_ADMIN_URL,
+    });
+    await prepareForTests(db, options.plpgsqlCheck ?? false);
+    return work(db);
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'db-tests-'));
   chmodSync(dir, 0o755);
   let cluster: Cluster | undefined;

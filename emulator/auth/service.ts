@@ -270,7 +270,7 @@ export function startAuth(deps: AuthDeps): AuthService {
     dummyHash ??= bcrypt.hash('not-a-password', BCRYPT_COST);
     const hash = user?.encrypted_password ?? (await dummyHash);
     const matches = await bcrypt.compare(body.password, hash);
-    if (!user || !user.encrypted_password || !matches) throw invalidCredentials();
+    if (!user?.encrypted_password || !matches) throw invalidCredentials();
     return transaction(async (db) => {
       await store.touchSignIn(db, user.id);
       const session = await store.createSession(db, user.id);

@@ -14,6 +14,8 @@ import type { Logger } from '../log.ts';
 export interface FunctionsService {
   handle(request: Request): Promise<Response>;
   readonly names: string[];
+  /** The Deno process id while it runs. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -139,6 +141,9 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
 
   return {
     names: [...byName.keys()],
+    get pid() {
+      return child?.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     handle: async (request) => {
       const url = new URL(request.url);
       const rest = url.pathname.replace(/^\/functions\/v1/, '');

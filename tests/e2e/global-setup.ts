@@ -1,5 +1,6 @@
 // Starts one emulator stack (temporary data, free ports) for every e2e suite,
-// or uses the one described by E2E_STACK_URL & co. when given.
+// or, when SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY and
+// SUPABASE_DB_URL are all set, points the suites at that project instead.
 
 import type { TestProject } from 'vitest/node';
 import { type Stack, startStack } from '../../emulator/stack.ts';
@@ -12,6 +13,8 @@ export interface SharedStack {
   dbAdminUrl: string | undefined;
   /** Holds signing-key.json, for tests that mint expired or forged tokens. */
   dataDir: string | undefined;
+  /** True when the suites run against a real Supabase project, not the emulator. */
+  remote: boolean;
 }
 
 declare module 'vitest' {
@@ -23,8 +26,22 @@ declare module 'vitest' {
 let stack: Stack | undefined;
 
 export async function setup(project: TestProject) {
+  const { SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY, SUPABASE_DB_URL } = process.env;
+  if (SUPABASE_URL && SUPABASE_ANON_KEY && SUPABASE_SERVICE_ROLE_KEY && SUPABASE_DB_URL) {
+    project.provide('stack', {
+      url: SUPABASE_URL,
+      anonKey: SUPABASE_ANON_KEY,
+      serviceRoleKey: SUPABASE_SERVICE_ROLE_KEY,
+      dbUrl: SUPABASE_DB_URL,
+      dbAdminUrl: undefined,
+      dataDir: undefined,
+      remote: true,
+    });
+    return;
+  }
   stack = await startStack({ port: 0, dbPort: 0, quiet: true });
   project.provide('stack', {
+    remote: false,
     url: stack.url,
     anonKey: stack.anonKey,
     serviceRoleKey: stack.serviceRoleKey,
