@@ -1,9 +1,10 @@
-// Wraps a function's logic: CORS and preflight, a request id, a size cap on
-// the body, one catch-all that turns typed errors into the envelope and
-// anything unexpected into a 500 with a logged id and no internals.
+// Wraps a function's logic: CORS and preflight, a request id, one catch-all
+// that turns typed errors (ours or the SQL's) into the envelope and anything
+// unexpected into a 500 with a logged id and no internals.
 
 import { corsHeaders } from './cors.ts';
 import { ApiError } from './errors.ts';
+import { apiErrorFromSql } from './sql-errors.ts';
 
 export interface Context {
   requestId: string;
@@ -32,8 +33,9 @@ export function createHandler(
       try {
         response = await logic(request, { requestId, log });
       } catch (error) {
-        if (error instanceof ApiError) {
-          response = error.toResponse();
+        const known = error instanceof ApiError ? error : apiErrorFromSql(error);
+        if (known) {
+          response = known.toResponse();
         } else {
           log('unexpected_error', {
             error: error instanceof Error ? (error.stack ?? error.message) : String(error),
