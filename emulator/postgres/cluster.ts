@@ -164,7 +164,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     max_replication_slots: '32',
     max_wal_senders: '32',
     max_connections: '300',
-    ...(options.ephemeral ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } : {}),
+    // Throwaway clusters skip fsync. synchronous_commit stays on: logical replication only
+    // streams flushed WAL, so deferring the flush would delay every realtime event.
+    ...(options.ephemeral ? { fsync: 'off', full_page_writes: 'off' } : {}),
   };
   const args = ['-D', dataDir, '-p', String(port)];
   for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
