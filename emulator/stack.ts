@@ -1,5 +1,5 @@
-// The whole local stack in one call: database, auth, rest, functions (and
-// realtime once present) behind one gateway. `npm start` and the test suites
+// The whole local stack in one call: database, auth, rest, realtime and
+// functions behind one gateway. `npm start` and the test suites
 // both use this.
 
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +15,7 @@ import type { Handler } from './http.ts';
 import { type Keys, loadKeys } from './keys.ts';
 import { createLogger, type Logger, quietLogger } from './log.ts';
 import { type Database, openDatabase } from './postgres/database.ts';
+import { type RealtimeLimits, type RealtimeService, startRealtime } from './realtime/index.ts';
 import { type RestService, startRest } from './rest/service.ts';
 import { createUser, type TestUser } from './testing.ts';
 
@@ -39,6 +40,8 @@ export interface StackOptions {
   watchFunctions?: boolean;
   /** Extra environment for functions (secrets). */
   functionSecrets?: Record<string, string>;
+  /** Realtime limits, when not the platform's defaults (channels per socket, payload size…). */
+  realtime?: Partial<RealtimeLimits>;
   /** Served for paths outside the APIs (the demo app). */
   home?: Handler;
   log?: Logger;
@@ -56,6 +59,7 @@ export interface Stack {
   readonly dataDir: string | undefined;
   readonly keys: Keys;
   readonly database: Database;
+  readonly realtime: RealtimeService;
   readonly functionNames: string[];
   /** Processes the stack runs (PostgreSQL, Deno), for supervision and tests. */
   processIds(): number[];
@@ -154,6 +158,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       log: log.child('rest'),
     });
     cleanups.push(() => rest.stop());
+    const realtime = await startRealtime({
+      keys,
+      dbUrl: database.realtimeUrl,
+      limits: options.realtime,
+      log: log.child('realtime'),
+    });
+    cleanups.push(() => realtime.stop());
 
     let functions: FunctionsService | undefined;
     if (options.functions !== false) {
@@ -184,6 +195,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         openPaths: ['/.well-known/jwks.json', '/health'],
       },
       { prefix: '/rest/v1', handle: rest.handle, requiresApiKey: true, bodyLimit: MiB },
+      { prefix: '/realtime/v1', handle: realtime.handle, requiresApiKey: true, bodyLimit: 8 * MiB },
       {
         prefix: '/functions/v1',
         handle:
@@ -194,6 +206,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         bodyLimit: 20 * MiB,
       },
     ]);
+
+    gateway.setUpgrade('/realtime/v1/websocket', realtime.handleUpgrade);
 
     // Keep realtime.messages partitioned as days pass, as the Realtime server does.
     const maintenance = setInterval(() => void database.maintain(), 60 * 60 * 1000);
@@ -209,6 +223,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dataDir,
       keys,
       database,
+      realtime,
       functionNames: functions?.names ?? [],
       processIds: () =>
         [database.cluster?.pid, functions?.pid].filter((pid): pid is number => pid !== undefined),

@@ -1,0 +1,100 @@
+// The limits Realtime enforces, with the hosted platform's defaults (the Free
+// plan's numbers; every one can be changed through StackOptions.realtime), and
+// the two small counters used to enforce them.
+
+export interface RealtimeLimits {
+  /** Channels one WebSocket may join at once (every plan: 100). */
+  maxChannelsPerConnection: number;
+  /** Sockets with at least one joined channel (Free: 200). */
+  maxConcurrentUsers: number;
+  /** Client messages (broadcast, presence, other events) per second per connection (Free: 100). */
+  maxEventsPerSecond: number;
+  /** Largest broadcast or presence payload, in kilobytes of 1000 bytes (Free: 256). */
+  maxPayloadKb: number;
+  /** Presence calls (track/untrack) one channel may make per window (platform: 5 per 30 s). */
+  presenceCallsPerWindow: number;
+  presenceWindowMs: number;
+  /** Largest WebSocket frame accepted; a bigger one closes the socket with 1009 (platform: 5 MB). */
+  maxFrameBytes: number;
+  /** A socket that sends nothing (not even a heartbeat) for this long is closed (Phoenix: 60 s). */
+  idleTimeoutMs: number;
+  /** How often a channel's JWT is re-verified at most (platform: 5 minutes; earlier if it expires). */
+  tokenRecheckMs: number;
+  /** Bytes queued for a socket that does not read; past this it is dropped as a slow consumer. */
+  maxBufferedBytes: number;
+  /** Delay before a failed join is answered (platform: 5 s against retry storms; 0 here). */
+  joinErrorBackoffMs: number;
+}
+
+export const DEFAULT_LIMITS: RealtimeLimits = {
+  maxChannelsPerConnection: 100,
+  maxConcurrentUsers: 200,
+  maxEventsPerSecond: 100,
+  maxPayloadKb: 256,
+  presenceCallsPerWindow: 5,
+  presenceWindowMs: 30_000,
+  maxFrameBytes: 5_000_000,
+  idleTimeoutMs: 60_000,
+  tokenRecheckMs: 5 * 60_000,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  joinErrorBackoffMs: 0,
+};
+
+export function resolveLimits(overrides: Partial<RealtimeLimits> = {}): RealtimeLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [name, value] of Object.entries(overrides) as [keyof RealtimeLimits, number | undefined][]) {
+    if (value === undefined) continue;
+    if (!Number.isFinite(value) || value < 0) throw new Error(`realtime limit ${name} must be a number ≥ 0`);
+    limits[name] = value;
+  }
+  return limits;
+}
+
+/** The platform's size check: the payload may be up to max_payload_size_in_kb × 1000 + 500 bytes. */
+export const payloadByteLimit = (limits: RealtimeLimits) => limits.maxPayloadKb * 1000 + 500;
+
+/** A token bucket: `capacity` events at once, refilled at `perSecond`. */
+export class TokenBucket {
+  private tokens: number;
+  private refilledAt = performance.now();
+
+  constructor(
+    private readonly capacity: number,
+    private readonly perSecond: number,
+  ) {
+    this.tokens = capacity;
+  }
+
+  /** Takes one token; false when the bucket is empty. */
+  take(): boolean {
+    const now = performance.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.refilledAt) / 1000) * this.perSecond);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** At most `max` calls per window that starts with the first call (the platform's presence limit). */
+export class WindowCounter {
+  private count = 0;
+  private resetAt = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+
+  take(): boolean {
+    const now = performance.now();
+    if (this.count === 0 || now > this.resetAt) {
+      this.count = 1;
+      this.resetAt = now + this.windowMs;
+      return true;
+    }
+    if (this.count >= this.max) return false;
+    this.count += 1;
+    return true;
+  }
+}
