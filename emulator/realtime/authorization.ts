@@ -110,7 +110,10 @@ export function createAuthorizer(options: { url: string; log: Logger; maxConnect
     idleTimeoutMillis: 30_000,
     application_name: 'realtime_authorization',
   });
-  pool.on('error', (error) => log.warn(`an idle authorization connection failed: ${error.message}`));
+  let stopped = false;
+  pool.on('error', (error) => {
+    if (!stopped) log.warn(`an idle authorization connection failed: ${error.message}`);
+  });
 
   async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
@@ -190,6 +193,9 @@ export function createAuthorizer(options: { url: string; log: Logger; maxConnect
     read,
     write,
     pool,
-    stop: () => pool.end(),
+    stop: () => {
+      stopped = true;
+      return pool.end();
+    },
   };
 }
