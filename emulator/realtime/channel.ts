@@ -73,7 +73,8 @@ export async function joinChannel(context: RealtimeContext, host: ChannelHost, m
     log.warn(`ConnectionRateLimitReached: Too many connected users (${limits.maxConcurrentUsers})`);
     return fail('ConnectionRateLimitReached: Too many connected users');
   }
-  if (host.channelCount() >= limits.maxChannelsPerConnection) {
+  // The count includes this join.
+  if (host.channelCount() > limits.maxChannelsPerConnection) {
     return fail('ChannelRateLimitReached: Too many channels');
   }
 

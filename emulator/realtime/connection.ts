@@ -54,10 +54,8 @@ export class Connection implements ChannelHost {
 
     ws.on('message', (data, isBinary) => this.receive(toBuffer(data), isBinary));
     ws.on('close', () => this.cleanUp());
-    ws.on('error', (error) => {
-      context.log.warn(`a realtime socket failed: ${error.message}`);
-      ws.terminate();
-    });
+    // ws closes the socket itself after a protocol error (e.g. 1009 for a frame too big).
+    ws.on('error', (error) => context.log.warn(`closing a realtime socket: ${error.message}`));
   }
 
   get channelList(): Channel[] {

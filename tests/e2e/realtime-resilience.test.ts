@@ -1,0 +1,178 @@
+// Realtime under load and trouble, on a stack of its own (it restarts
+// PostgreSQL and fills the user limit): 200 sockets on one topic, the
+// concurrent-user limit, no memory held and no WAL retained while nobody
+// listens, replication slots and sockets released, and database broadcasts
+// resuming by themselves after PostgreSQL restarts mid-test.
+
+import type { SupabaseClient } from '@supabase/supabase-js';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Logger } from '../../emulator/log.ts';
+import { startRealtime } from '../../emulator/realtime/index.ts';
+import { type Stack, startStack } from '../../emulator/stack.ts';
+import { createStackClient } from '../../emulator/testing.ts';
+import {
+  addMember,
+  inbox,
+  installFixtures,
+  subscribe,
+  subscribed,
+  topicName,
+  waitFor,
+} from './realtime-support.ts';
+import { emulatorOnly } from './support.ts';
+
+/** Keeps every log line; prints only errors. */
+function recordingLogger(lines: string[], service = 'emulator'): Logger {
+  const write = (level: string) => (message: string) => {
+    lines.push(`${level} [${service}] ${message}`);
+    if (level === 'error') console.error(`${level} [${service}] ${message}`);
+  };
+  return {
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    child: (name) => recordingLogger(lines, name),
+  };
+}
+
+const USERS = 200;
+
+emulatorOnly.describe('realtime on a stack of its own', () => {
+  const lines: string[] = [];
+  let stack: Stack;
+  let db: pg.Pool;
+  const clients: SupabaseClient[] = [];
+
+  beforeAll(async () => {
+    stack = await startStack({
+      port: 0,
+      dbPort: 0,
+      functions: false,
+      log: recordingLogger(lines),
+      realtime: { maxConcurrentUsers: USERS },
+    });
+    db = new pg.Pool({ connectionString: stack.dbUrl, max: 4 });
+    db.on('error', () => undefined); // PostgreSQL restarts in the last test
+    await installFixtures(db);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.removeAllChannels().catch(() => undefined)));
+    await db?.end();
+    await stack?.stop();
+  });
+
+  const client = () => {
+    const created = createStackClient(stack);
+    clients.push(created);
+    return created;
+  };
+  const slots = async () => {
+    const { rows } = await db.query<{ slot_name: string; temporary: boolean }>(
+      `select slot_name, temporary from pg_replication_slots where slot_name like 'supabase_realtime_messages_replication_slot_%'`,
+    );
+    return rows;
+  };
+
+  it(`delivers to ${USERS} sockets on one topic, then refuses socket ${USERS + 1} with ConnectionRateLimitReached`, async () => {
+    const topic = topicName('fanout');
+    const listeners = Array.from({ length: USERS }, () => {
+      const channel = client().channel(topic, { config: { broadcast: { self: true } } });
+      return { channel, received: inbox(channel) };
+    });
+    await Promise.all(listeners.map(({ channel }) => subscribed(channel)));
+    expect(stack.realtime.stats().users).toBe(USERS);
+
+    await db.query(`select realtime.send('{"from":"database"}'::jsonb, 'db', $1, false)`, [topic]);
+    await listeners[0]?.channel.send({ type: 'broadcast', event: 'client', payload: { from: 'client' } });
+    await Promise.all(
+      listeners.map(async ({ received }) => {
+        await received.find((m) => m.event === 'db', 'the database broadcast');
+        await received.find((m) => m.event === 'client', 'the client broadcast');
+      }),
+    );
+
+    const extra = await subscribe(client().channel(topic)).first;
+    expect(extra.status).toBe('CHANNEL_ERROR');
+    expect(extra.error?.message).toBe('ConnectionRateLimitReached: Too many connected users');
+  });
+
+  it('lets go of every socket, channel and presence when the clients disconnect', async () => {
+    await Promise.all(clients.splice(0).map((c) => c.removeAllChannels()));
+    const stats = await waitFor(() => {
+      const now = stack.realtime.stats();
+      return now.connections === 0 ? now : undefined;
+    }, 'all sockets closed');
+    expect(stats).toMatchObject({ connections: 0, users: 0, channels: 0, topics: 0, presences: 0 });
+  });
+
+  it('holds nothing while nobody listens: rows are dropped at once and the slot keeps up', async () => {
+    expect(stack.realtime.stats().topics).toBe(0);
+    const before = stack.realtime.stats().replication?.rowsReceived ?? 0;
+    await db.query(
+      `insert into realtime.messages (topic, extension, event, payload, private)
+       select 'rt-test:nobody', 'broadcast', 'filler', jsonb_build_object('n', n, 'pad', repeat('x', 500)), false
+         from generate_series(1, 20000) n`,
+    );
+    const { rows } = await db.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
+    const written = rows[0]?.lsn as string;
+    const slotName = stack.realtime.stats().replication?.slotName;
+
+    await waitFor(
+      () => ((stack.realtime.stats().replication?.rowsReceived ?? 0) >= before + 20_000 ? true : undefined),
+      'all 20 000 rows streamed',
+    );
+    expect(stack.realtime.stats().replication?.rowsPending).toBe(0);
+    // Everything was acknowledged, so PostgreSQL keeps no WAL back for the slot.
+    await waitFor(async () => {
+      const result = await db.query<{ caught_up: boolean }>(
+        `select confirmed_flush_lsn >= $1::pg_lsn as caught_up from pg_replication_slots where slot_name = $2`,
+        [written, slotName],
+      );
+      return result.rows[0]?.caught_up ? true : undefined;
+    }, 'the slot to confirm everything written');
+  });
+
+  it('uses one temporary slot per service and drops it when the service stops', async () => {
+    expect((await slots()).map((s) => s.temporary)).toEqual([true]);
+    const second = await startRealtime({
+      keys: stack.keys,
+      dbUrl: stack.database.realtimeUrl,
+      log: recordingLogger([]),
+    });
+    expect(await slots()).toHaveLength(2);
+    await second.stop();
+    await waitFor(async () => ((await slots()).length === 1 ? true : undefined), 'the second slot to go');
+  });
+
+  it('resumes database broadcasts by itself after PostgreSQL restarts, and says so in the log', async () => {
+    const topic = topicName('restart');
+    const member = await stack.createUser();
+    clients.push(member.client);
+    await addMember(db, topic, member.id);
+    const publicChannel = client().channel(topic);
+    const publicInbox = inbox(publicChannel);
+    const publicStatus = await subscribed(publicChannel);
+    await db.query(`select realtime.send('{"n":1}'::jsonb, 'tick', $1, false)`, [topic]);
+    await publicInbox.find((m) => (m.payload as { n: number }).n === 1);
+
+    await stack.database.cluster?.restart();
+    await waitFor(
+      () => lines.find((line) => line.includes('[realtime] database broadcasts resumed')),
+      'the log line saying the stream is back',
+    );
+    expect(lines.some((line) => line.startsWith('warn [realtime] lost the replication stream'))).toBe(true);
+
+    await db.query(`select realtime.send('{"n":2}'::jsonb, 'tick', $1, false)`, [topic]);
+    await publicInbox.find((m) => (m.payload as { n: number }).n === 2);
+    expect(publicStatus.statuses.map((s) => s.status)).toEqual(['SUBSCRIBED']);
+
+    // Authorization reconnects too: a private join and a private row after the restart.
+    const privateChannel = member.client.channel(topic, { config: { private: true } });
+    const privateInbox = inbox(privateChannel);
+    await subscribed(privateChannel);
+    await db.query(`insert into public.rt_test_events (topic, body) values ($1, 'after restart')`, [topic]);
+    await privateInbox.find((m) => (m.payload as { body: string }).body === 'after restart');
+  });
+});
