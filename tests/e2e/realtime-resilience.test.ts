@@ -1,9 +1,12 @@
 // Realtime under load and trouble, on a stack of its own (it restarts
 // PostgreSQL and fills the user limit): 200 sockets on one topic, the
 // concurrent-user limit, no memory held and no WAL retained while nobody
-// listens, replication slots and sockets released, and database broadcasts
-// resuming by themselves after PostgreSQL restarts mid-test.
+// listens, a socket that stops reading dropped without holding up the others,
+// replication slots and sockets released, and database broadcasts resuming by
+// themselves after PostgreSQL restarts mid-test.
 
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -15,6 +18,7 @@ import {
   addMember,
   inbox,
   installFixtures,
+  RawSocket,
   subscribe,
   subscribed,
   topicName,
@@ -50,7 +54,8 @@ emulatorOnly.describe('realtime on a stack of its own', () => {
       dbPort: 0,
       functions: false,
       log: recordingLogger(lines),
-      realtime: { maxConcurrentUsers: USERS },
+      // A small backlog limit, so that the slow-consumer test need not fill gigabytes.
+      realtime: { maxConcurrentUsers: USERS, maxBufferedBytes: 1_000_000 },
     });
     db = new pg.Pool({ connectionString: stack.dbUrl, max: 4 });
     db.on('error', () => undefined); // PostgreSQL restarts in the last test
@@ -134,7 +139,33 @@ emulatorOnly.describe('realtime on a stack of its own', () => {
     }, 'the slot to confirm everything written');
   });
 
-  it('uses one temporary slot per service and drops it when the service stops', async () => {
+  it('drops a socket that stops reading, while a reading one gets everything', async () => {
+    const topic = topicName('slow');
+    const reader = client().channel(topic);
+    const received = inbox(reader, 'bulk');
+    await subscribed(reader);
+    const stalled = await RawSocket.open(stack.url, stack.anonKey);
+    await stalled.join(`realtime:${topic}`, {}, '1');
+    const connectionsBefore = stack.realtime.stats().connections;
+    (stalled.ws as unknown as { _socket: Socket })._socket.pause();
+
+    await db.query(
+      `insert into realtime.messages (topic, extension, event, payload, private)
+       select $1, 'broadcast', 'bulk', jsonb_build_object('n', n, 'pad', repeat('x', 50000)), false
+         from generate_series(1, 300) n`,
+      [topic],
+    );
+    await waitFor(() => (received.messages.length === 300 ? true : undefined), 'all 300 rows at the reader');
+    await waitFor(
+      () => (stack.realtime.stats().connections === connectionsBefore - 1 ? true : undefined),
+      'the stalled socket to be dropped',
+    );
+    expect(lines.some((line) => line.includes('dropping a realtime socket that does not read'))).toBe(true);
+    (stalled.ws as unknown as { _socket: Socket })._socket.resume();
+    await stalled.closed;
+  });
+
+  it('uses one temporary slot per service, and stopping a service closes its sockets and drops its slot', async () => {
     expect((await slots()).map((s) => s.temporary)).toEqual([true]);
     const second = await startRealtime({
       keys: stack.keys,
@@ -142,7 +173,20 @@ emulatorOnly.describe('realtime on a stack of its own', () => {
       log: recordingLogger([]),
     });
     expect(await slots()).toHaveLength(2);
+    const server = createServer();
+    server.on('upgrade', second.handleUpgrade);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const socket = await RawSocket.open(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      stack.anonKey,
+    );
+    await socket.join('realtime:rt-test:stopping', {}, '1');
+    expect(second.stats().connections).toBe(1);
+
     await second.stop();
+    expect((await socket.closed).code).toBe(1001);
+    expect(second.stats().connections).toBe(0);
+    server.close();
     await waitFor(async () => ((await slots()).length === 1 ? true : undefined), 'the second slot to go');
   });
 
