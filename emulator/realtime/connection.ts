@@ -34,6 +34,7 @@ export class Connection implements ChannelHost {
   /** Every frame counts here; far past the events limit the socket is cut off. */
   private readonly frames: TokenBucket;
   private readonly idleTimer: NodeJS.Timeout;
+  private stallTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -66,15 +67,32 @@ export class Connection implements ChannelHost {
 
   send(data: string | Buffer): void {
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.ws.bufferedAmount > this.context.limits.maxBufferedBytes) {
-      this.context.log.warn(
-        `dropping a realtime socket that does not read (over ${this.context.limits.maxBufferedBytes} bytes waiting)`,
-      );
-      this.ws.terminate();
-      this.cleanUp();
-      return;
-    }
     this.ws.send(data);
+    this.watchBacklog();
+  }
+
+  /**
+   * A client that does not read must not make the server hold its messages forever: past
+   * slowConsumerBytes waiting it gets slowConsumerGraceMs to catch up, past maxBufferedBytes none.
+   */
+  private watchBacklog(): void {
+    const { limits } = this.context;
+    const waiting = this.ws.bufferedAmount;
+    if (waiting > limits.maxBufferedBytes) return this.dropSlowConsumer(waiting);
+    if (waiting > limits.slowConsumerBytes && !this.stallTimer) {
+      this.stallTimer = setTimeout(() => {
+        this.stallTimer = undefined;
+        if (this.ws.bufferedAmount > limits.slowConsumerBytes) this.dropSlowConsumer(this.ws.bufferedAmount);
+      }, limits.slowConsumerGraceMs);
+      this.stallTimer.unref();
+    }
+  }
+
+  private dropSlowConsumer(waiting: number): void {
+    if (this.closed) return;
+    this.context.log.warn(`dropping a realtime socket that does not read (${waiting} bytes waiting for it)`);
+    this.ws.terminate();
+    this.cleanUp();
   }
 
   channelCount(): number {
@@ -180,6 +198,7 @@ export class Connection implements ChannelHost {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.idleTimer);
+    clearTimeout(this.stallTimer);
     for (const channel of this.channels.values()) channel.close(false);
     this.channels.clear();
     this.context.users.delete(this);

@@ -20,7 +20,11 @@ export interface RealtimeLimits {
   idleTimeoutMs: number;
   /** How often a channel's JWT is re-verified at most (platform: 5 minutes; earlier if it expires). */
   tokenRecheckMs: number;
-  /** Bytes queued for a socket that does not read; past this it is dropped as a slow consumer. */
+  /** Bytes waiting for a socket above which it counts as not keeping up… */
+  slowConsumerBytes: number;
+  /** …and is dropped if it is still above that after this long. */
+  slowConsumerGraceMs: number;
+  /** Bytes waiting for a socket past which it is dropped at once (the platform caps a socket's memory at 50 MB). */
   maxBufferedBytes: number;
   /** Delay before a failed join is answered (platform: 5 s against retry storms; 0 here). */
   joinErrorBackoffMs: number;
@@ -36,7 +40,9 @@ export const DEFAULT_LIMITS: RealtimeLimits = {
   maxFrameBytes: 5_000_000,
   idleTimeoutMs: 60_000,
   tokenRecheckMs: 5 * 60_000,
-  maxBufferedBytes: 16 * 1024 * 1024,
+  slowConsumerBytes: 16 * 1024 * 1024,
+  slowConsumerGraceMs: 10_000,
+  maxBufferedBytes: 50_000_000,
   joinErrorBackoffMs: 0,
 };
 

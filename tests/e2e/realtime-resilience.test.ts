@@ -54,8 +54,8 @@ emulatorOnly.describe('realtime on a stack of its own', () => {
       dbPort: 0,
       functions: false,
       log: recordingLogger(lines),
-      // A small backlog limit, so that the slow-consumer test need not fill gigabytes.
-      realtime: { maxConcurrentUsers: USERS, maxBufferedBytes: 1_000_000 },
+      // A small backlog allowance, so that the slow-consumer test need not send gigabytes.
+      realtime: { maxConcurrentUsers: USERS, slowConsumerBytes: 1_000_000, slowConsumerGraceMs: 500 },
     });
     db = new pg.Pool({ connectionString: stack.dbUrl, max: 4 });
     db.on('error', () => undefined); // PostgreSQL restarts in the last test
@@ -149,13 +149,16 @@ emulatorOnly.describe('realtime on a stack of its own', () => {
     const connectionsBefore = stack.realtime.stats().connections;
     (stalled.ws as unknown as { _socket: Socket })._socket.pause();
 
-    await db.query(
-      `insert into realtime.messages (topic, extension, event, payload, private)
-       select $1, 'broadcast', 'bulk', jsonb_build_object('n', n, 'pad', repeat('x', 50000)), false
-         from generate_series(1, 300) n`,
-      [topic],
-    );
-    await waitFor(() => (received.messages.length === 300 ? true : undefined), 'all 300 rows at the reader');
+    // ~30 MB, one row at a time: more than the kernel's buffers take for the stalled socket,
+    // while the reader never has more than a row or two waiting.
+    for (let n = 1; n <= 125; n++) {
+      await db.query(
+        `insert into realtime.messages (topic, extension, event, payload, private)
+         values ($1, 'broadcast', 'bulk', jsonb_build_object('n', $2::int, 'pad', repeat('x', 240000)), false)`,
+        [topic, n],
+      );
+    }
+    await waitFor(() => (received.messages.length === 125 ? true : undefined), 'all 125 rows at the reader');
     await waitFor(
       () => (stack.realtime.stats().connections === connectionsBefore - 1 ? true : undefined),
       'the stalled socket to be dropped',
