@@ -5,6 +5,7 @@
 // Messages of one channel are handled one at a time, in order (the
 // connection queues them per topic), as a Phoenix channel process does.
 
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Claims } from '../keys.ts';
 import {
@@ -41,6 +42,7 @@ export interface ChannelHost {
   channelCount(): number;
   /** False once the socket is gone. */
   isOpen(): boolean;
+  hasJoinedChannels(): boolean;
   attach(channel: Channel): void;
   detach(channel: Channel): void;
   /** Runs `work` after the topic's earlier messages. */
@@ -59,7 +61,10 @@ export async function joinChannel(context: RealtimeContext, host: ChannelHost, m
   const { log, limits } = context;
   const topic = message.topic;
   const subTopic = topic.slice('realtime:'.length);
+  let countedHere = false;
   const fail = async (reason: string) => {
+    // A socket counts as a user only once a join succeeds.
+    if (countedHere && !host.hasJoinedChannels()) context.users.delete(host);
     if (limits.joinErrorBackoffMs > 0) await new Promise((r) => setTimeout(r, limits.joinErrorBackoffMs));
     replyTo(host, message, 'error', { reason });
   };
@@ -69,9 +74,14 @@ export async function joinChannel(context: RealtimeContext, host: ChannelHost, m
   const { request, problems } = parseJoinPayload(message.payload);
   if (problems.length > 0) log.warn(`InvalidJoinPayload on ${topic}: ${problems.join('; ')}`);
 
-  if (!context.users.has(host) && context.users.size >= limits.maxConcurrentUsers) {
-    log.warn(`ConnectionRateLimitReached: Too many connected users (${limits.maxConcurrentUsers})`);
-    return fail('ConnectionRateLimitReached: Too many connected users');
+  if (!context.users.has(host)) {
+    if (context.users.size >= limits.maxConcurrentUsers) {
+      log.warn(`ConnectionRateLimitReached: Too many connected users (${limits.maxConcurrentUsers})`);
+      return fail('ConnectionRateLimitReached: Too many connected users');
+    }
+    // Held from here, so that simultaneous joins cannot overshoot the limit.
+    context.users.add(host);
+    countedHere = true;
   }
   // The count includes this join.
   if (host.channelCount() > limits.maxChannelsPerConnection) {
@@ -126,11 +136,14 @@ export async function joinChannel(context: RealtimeContext, host: ChannelHost, m
   }
 
   // The socket may have gone while the checks ran.
-  if (!host.isOpen()) return;
+  if (!host.isOpen()) {
+    context.users.delete(host);
+    return;
+  }
 
   const presenceKey =
     request.presenceKey === undefined || request.presenceKey === null || request.presenceKey === ''
-      ? crypto.randomUUID()
+      ? randomUUID()
       : typeof request.presenceKey === 'string'
         ? request.presenceKey
         : JSON.stringify(request.presenceKey);
@@ -247,10 +260,6 @@ export class Channel implements Subscriber {
 
   get vsn(): Vsn {
     return this.host.vsn;
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
   }
 
   canReceiveBroadcast(): boolean {

@@ -59,10 +59,6 @@ export class Connection implements ChannelHost {
     ws.on('error', (error) => context.log.warn(`closing a realtime socket: ${error.message}`));
   }
 
-  get channelList(): Channel[] {
-    return [...this.channels.values()];
-  }
-
   // ── ChannelHost ────────────────────────────────────────────────────────────
 
   send(data: string | Buffer): void {
@@ -101,6 +97,10 @@ export class Connection implements ChannelHost {
 
   isOpen(): boolean {
     return !this.closed;
+  }
+
+  hasJoinedChannels(): boolean {
+    return this.channels.size > 0;
   }
 
   attach(channel: Channel): void {

@@ -51,10 +51,6 @@ export class Registry {
     if (members.size === 0) this.spaces.delete(subscriber.space);
   }
 
-  subscribers(space: string): number {
-    return this.spaces.get(space)?.size ?? 0;
-  }
-
   /** Number of topic spaces with at least one subscriber. */
   get spaceCount(): number {
     return this.spaces.size;
