@@ -74,7 +74,10 @@ export class Connection implements ChannelHost {
   private watchBacklog(): void {
     const { limits } = this.context;
     const waiting = this.ws.bufferedAmount;
-    if (waiting > limits.maxBufferedBytes) return this.dropSlowConsumer(waiting);
+    if (waiting > limits.maxBufferedBytes) {
+      this.dropSlowConsumer(waiting);
+      return;
+    }
     if (waiting > limits.slowConsumerBytes && !this.stallTimer) {
       this.stallTimer = setTimeout(() => {
         this.stallTimer = undefined;
