@@ -112,17 +112,28 @@ end
 $$;
 `;
 
+/**
+ * Installs the fixtures. Creating a policy locks realtime.messages exclusively, and a waiting
+ * exclusive lock queues every other writer of the table behind it; other suites share this
+ * database, so the DDL waits at most a moment at a time and tries again instead.
+ */
 export async function installFixtures(db: pg.Pool): Promise<void> {
-  const client = await db.connect();
-  try {
-    await client.query('begin');
-    await client.query(FIXTURES);
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback');
-    throw error;
-  } finally {
-    client.release();
+  for (let attempt = 1; ; attempt++) {
+    const client = await db.connect();
+    try {
+      await client.query('begin');
+      await client.query(`set local lock_timeout = '100ms'`);
+      await client.query(FIXTURES);
+      await client.query('commit');
+      return;
+    } catch (error) {
+      await client.query('rollback');
+      const lockTimeout = (error as { code?: string }).code === '55P03';
+      if (!lockTimeout || attempt >= 100) throw error;
+    } finally {
+      client.release();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
   }
 }
 
