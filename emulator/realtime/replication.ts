@@ -34,8 +34,6 @@ export interface ReplicationStats {
   /** Times the stream was established (1 after the first start). */
   sessions: number;
   rowsReceived: number;
-  /** Rows held in memory waiting for anything: always 0, rows are handed on as they arrive. */
-  rowsPending: number;
   lastAcknowledgedLsn: string;
 }
 
@@ -279,7 +277,6 @@ export function startReplication(options: ReplicationOptions): ReplicationStream
       slotName,
       sessions,
       rowsReceived,
-      rowsPending: 0,
       lastAcknowledgedLsn: formatLsn(acknowledged),
     }),
     stop: async () => {

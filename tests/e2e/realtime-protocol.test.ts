@@ -164,6 +164,25 @@ describe('frames of the 2.0.0 serializer', () => {
     socket.close();
   });
 
+  it('confirms the replication connection when asked with replication_ready', async () => {
+    const socket = await open();
+    const name = topic('ready');
+    await socket.join(name, { config: { ...JOIN.config, broadcast: { replication_ready: true } } }, '1');
+    expect(await socket.text(isFrame(name, 'system'))).toEqual([
+      '1',
+      null,
+      name,
+      'system',
+      {
+        extension: 'system',
+        status: 'ok',
+        message: 'Replication connection established',
+        channel: name.slice(9),
+      },
+    ]);
+    socket.close();
+  });
+
   it('refuses replay on a public channel', async () => {
     const socket = await open();
     const reply = await socket.join(
