@@ -186,9 +186,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGINT'); // fast shutdown: roll back open transactions, then exit
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    // A client that never lets go (e.g. a replication reader that stopped acknowledging) can hold
+    // a fast shutdown; an immediate one (SIGQUIT) still releases shared memory for the next start.
+    const immediate = setTimeout(() => child.kill('SIGQUIT'), 10_000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
     await exited;
-    clearTimeout(timer);
+    clearTimeout(immediate);
+    clearTimeout(kill);
   };
 
   await launch();
