@@ -107,4 +107,106 @@ as $$
    order by 1
 $$;
 
+
+-- Named ids a test remembers (conversations, messages) so that later statements,
+-- whoever runs them, can refer to them: tests.remember('team', id), tests.id('team').
+create table if not exists tests.ids (
+  name text primary key,
+  id uuid not null
+);
+grant select, insert, update on tests.ids to anon, authenticated, service_role;
+
+create or replace function tests.remember(name text, id uuid)
+returns uuid
+language sql
+set search_path = ''
+as $$
+  insert into tests.ids (name, id) values (remember.name, remember.id)
+  on conflict on constraint ids_pkey do update set id = excluded.id
+  returning ids.id
+$$;
+
+create or replace function tests.id(name text)
+returns uuid
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  found_id uuid;
+begin
+  select i.id into found_id from tests.ids i where i.name = id.name;
+  if found_id is null then
+    raise exception 'tests.id: nothing remembered as %', name;
+  end if;
+  return found_id;
+end
+$$;
+
+-- The error `query` raises: for an API error (SQLSTATE PGRST, see private.raise_error)
+-- {status, code, message, details, hint, headers}; for any other error {sqlstate, message};
+-- null when it succeeds. Whatever the query wrote before failing is rolled back.
+create or replace function tests.error_of(query text)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  state text;
+  message text;
+  detail text;
+begin
+  execute query;
+  return null;
+exception when others then
+  get stacked diagnostics state = returned_sqlstate, message = message_text, detail = pg_exception_detail;
+  if state = 'PGRST' then
+    return (message::jsonb) || jsonb_build_object(
+      'status', (detail::jsonb) -> 'status',
+      'headers', coalesce((detail::jsonb) -> 'headers', '{}'::jsonb));
+  end if;
+  return jsonb_build_object('sqlstate', state, 'message', message);
+end
+$$;
+
+-- pgTAP: `query` fails with the API error (HTTP status, code, message).
+-- (pgTAP finds its own functions through the search path, hence `extensions`.)
+create or replace function tests.throws_api_error(query text, status integer, code text, message text, description text)
+returns text
+language sql
+set search_path = extensions
+as $$
+  select extensions.is(
+    (select jsonb_build_object('status', e -> 'status', 'code', e -> 'code', 'message', e -> 'message')
+       from (select tests.error_of(throws_api_error.query) as e) raised
+      where e is not null),
+    jsonb_build_object('status', throws_api_error.status, 'code', throws_api_error.code,
+                       'message', throws_api_error.message),
+    description)
+$$;
+
+-- How many realtime.messages rows carry `event` on `topic` (read as postgres, who bypasses RLS).
+create or replace function tests.event_count(topic text, event text)
+returns integer
+language sql stable
+set search_path = ''
+as $$
+  select count(*)::integer from realtime.messages m
+   where m.topic = event_count.topic and m.event = event_count.event
+$$;
+
+-- How many rows `statement` (an insert, update or delete) touched.
+create or replace function tests.affected_rows(statement text)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  touched integer;
+begin
+  execute statement;
+  get diagnostics touched = row_count;
+  return touched;
+end
+$$;
+
 grant execute on all functions in schema tests to anon, authenticated, service_role;
