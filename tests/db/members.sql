@@ -1,6 +1,6 @@
 -- Members: adding, removing, roles, leaving, and who may touch membership rows.
 begin;
-select plan(48);
+select plan(53);
 
 select tests.create_user('alice');
 select tests.create_user('bob');
@@ -66,6 +66,18 @@ select tests.throws_api_error($$ select public.set_member_role(tests.id('team'),
                               'The owner cannot demote themself.');
 select tests.throws_api_error($$ select public.leave_conversation(null) $$, 400, 'invalid_argument',
                               'conversation_id is required.', 'leave_conversation needs a conversation.');
+select tests.throws_api_error($$ select public.remove_conversation_member(null, tests.get_user_id('bob')) $$, 400,
+                              'invalid_argument', 'conversation_id is required.',
+                              'remove_conversation_member needs a conversation.');
+select tests.throws_api_error($$ select public.set_member_role(tests.id('team'), null, 'admin') $$, 400,
+                              'invalid_argument', 'user_id is required.', 'set_member_role needs a user.');
+select tests.throws_api_error($$ select public.set_member_role(tests.id('team'), tests.get_user_id('bob'), null) $$, 400,
+                              'invalid_argument', 'role must be ''admin'' or ''member''.', 'set_member_role needs a role.');
+select tests.throws_api_error($$ select public.set_member_role(tests.id('team'), tests.get_user_id('erin'), 'admin') $$, 404,
+                              'member_not_found', 'This user is not a member of the conversation.',
+                              'Giving a role to a non-member is a 404.');
+select tests.throws_api_error($$ select public.set_member_role(tests.id('dm'), tests.get_user_id('bob'), 'admin') $$, 403,
+                              'not_allowed', 'A direct conversation has no roles.', 'A direct conversation has no roles.');
 select is((select count(*)::int from public.conversation_members where conversation_id = tests.id('team')), 4,
           'The refused calls changed no membership.');
 

@@ -1,6 +1,6 @@
 -- Profiles: created at sign-up, readable by signed-in users, editable only by their owner.
 begin;
-select plan(33);
+select plan(34);
 
 select tests.create_user('alice');
 select tests.create_user('bob');
@@ -92,6 +92,8 @@ select throws_ok($$ select public.search_profiles('bob') $$, '42501', 'permissio
                  'Anon cannot search profiles.');
 select throws_ok($$ select public.update_profile('Anon') $$, '42501', 'permission denied for function update_profile',
                  'Anon cannot update a profile.');
+select throws_ok($$ update public.profiles set display_name = 'Anon' $$, '42501', 'permission denied for table profiles',
+                 'Anon cannot update profiles directly either.');
 
 select tests.clear_authentication();
 select is((select display_name from public.profiles where id = tests.get_user_id('bob')), 'bob',
