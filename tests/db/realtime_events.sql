@@ -2,7 +2,7 @@
 -- private flag, payload), read back as postgres. They are sent in the writing
 -- transaction, so they go out only if it commits.
 begin;
-select plan(40);
+select plan(41);
 
 select tests.create_user('alice');
 select tests.create_user('bob');
@@ -74,6 +74,10 @@ select results_eq(
        'user_id', tests.get_user_id('alice'), 'last_read_seq', 1, 'last_delivered_seq', 1) $$,
   'The sender''s read state moving emits one receipt on the conversation topic.');
 select is((select count(*)::int from events), 4, 'Nothing else was sent: message.created, two inbox.updated, one receipt.');
+select results_eq(
+  $$ select event from realtime.messages order by ctid $$,
+  $$ values ('message.created'::text), ('receipt'), ('inbox.updated'), ('inbox.updated') $$,
+  'They are written (and so streamed) in this order: the message, the sender''s receipt, the inbox updates.');
 
 -- a retry and a refused send emit nothing
 delete from realtime.messages;
