@@ -1,7 +1,7 @@
 -- The shape and hygiene of the chat schema: which tables and functions exist,
 -- RLS everywhere, who may touch what, function settings, hot-path indexes.
 begin;
-select plan(49);
+select plan(50);
 
 -- tables
 select tables_are('public', array['profiles', 'conversations', 'conversation_members', 'messages', 'message_reactions'],
@@ -44,6 +44,12 @@ select is_empty(
   $$ select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
       where n.nspname in ('public', 'private') and not coalesce(p.proconfig @> array['search_path=""'], false) $$,
   'every function in public and private sets search_path to empty');
+select set_eq(
+  $$ select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname in ('public', 'private') and p.proconfig @> array['plan_cache_mode=force_custom_plan'] $$,
+  array['get_messages(uuid,bigint,bigint,integer)', 'sync_conversation(uuid,bigint,integer)', 'list_inbox(text,integer)',
+        'private.search_messages(tsquery,uuid,integer)'],
+  'the paging and search queries are planned for each call''s arguments, never with a generic plan');
 select is_empty(
   $$ select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
       where n.nspname = 'public' and p.prosecdef $$,
