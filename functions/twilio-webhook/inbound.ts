@@ -24,6 +24,12 @@ const fields = z.object({
   ProfileName: z.string().max(200).optional(),
 });
 
+/** Stored text for a message without text (messages always have a body). */
+function describeEmpty(attachments: number): string {
+  if (attachments === 0) return '[empty message]';
+  return `[${attachments} attachment${attachments > 1 ? 's' : ''}]`;
+}
+
 export type ParseResult = { ok: true; message: InboundMessage } | { ok: false; problem: string };
 
 export function parseInbound(params: URLSearchParams): ParseResult {
