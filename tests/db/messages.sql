@@ -92,13 +92,13 @@ select tests.throws_api_error($$ select public.send_message(tests.id('team'), 'x
 select tests.throws_api_error(
   $$ select public.send_message(tests.id('team'), 'x1', 'hi', null, jsonb_build_object('x', repeat('a', 5000))) $$, 413,
   'metadata_too_large', 'metadata has 5009 bytes; the limit is 4096.', 'Metadata over 4096 bytes is refused with 413.');
-select tests.throws_api_error($$ select public.send_message(tests.id('team'), 'x1', 'hi', gen_random_uuid()) $$, 400,
-                              'invalid_reply_to', 'reply_to must be a message of the same conversation.',
-                              'A reply to an unknown message is refused.');
+select tests.throws_api_error($$ select public.send_message(tests.id('team'), 'x1', 'hi', gen_random_uuid()) $$, 404,
+                              'reply_to_not_found', 'reply_to names no message of this conversation.',
+                              'A reply to an unknown message is a 404.');
 select tests.remember('in_dm', (public.send_message(tests.id('dm'), 'd1', 'psst') -> 'message' ->> 'id')::uuid);
-select tests.throws_api_error($$ select public.send_message(tests.id('team'), 'x1', 'hi', tests.id('in_dm')) $$, 400,
-                              'invalid_reply_to', 'reply_to must be a message of the same conversation.',
-                              'A reply to a message of another conversation is refused.');
+select tests.throws_api_error($$ select public.send_message(tests.id('team'), 'x1', 'hi', tests.id('in_dm')) $$, 404,
+                              'reply_to_not_found', 'reply_to names no message of this conversation.',
+                              'A reply to a message of another conversation is a 404.');
 select tests.throws_api_error($$ select public.send_message(gen_random_uuid(), 'x1', 'hi') $$, 404,
                               'conversation_not_found', 'There is no conversation with this id.',
                               'Sending to an unknown conversation is a 404.');
