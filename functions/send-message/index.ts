@@ -5,6 +5,7 @@
 // Errors come from the envelope: 400, 401, 403 (not a member, blocked), 404 (unknown
 // conversation or reply target), 413 (too large), 429 (rate limited, with Retry-After).
 
+import type { JSONValue } from 'postgres';
 import { requireUser } from '../_shared/auth.ts';
 import { asCaller } from '../_shared/db.ts';
 import { createHandler, json } from '../_shared/handler.ts';
@@ -18,7 +19,7 @@ export default createHandler('send-message', async (request, context) => {
     const [row] = await sql<{ result: { message: { id: string; seq: number }; created: boolean } }[]>`
       select public.send_message(
         ${input.conversation_id}::uuid, ${input.client_id}, ${input.body},
-        ${input.reply_to ?? null}::uuid, ${JSON.stringify(input.metadata ?? {})}::jsonb
+        ${input.reply_to ?? null}::uuid, ${sql.json((input.metadata ?? {}) as JSONValue)}
       ) as result`;
     return row?.result;
   });

@@ -6,6 +6,7 @@
 // 403 unless both are members; 413 over the size cap; 429 past the rate limit
 // (sized for ICE bursts).
 
+import type { JSONValue } from 'postgres';
 import { requireUser } from '../_shared/auth.ts';
 import { asCaller } from '../_shared/db.ts';
 import { createHandler, json } from '../_shared/handler.ts';
@@ -20,7 +21,7 @@ export default createHandler('signal', async (request) => {
   const input = await readJsonBody(request, signalRequest, SIGNAL_BODY_LIMIT);
   await asCaller(caller, async (sql) => {
     await sql`select public.send_signal(${input.conversation_id}::uuid, ${input.to}::uuid, ${input.type},
-                                         ${JSON.stringify(input.payload ?? null)}::jsonb)`;
+                                         ${sql.json((input.payload ?? null) as JSONValue)})`;
   });
   return json({}, 202);
 });

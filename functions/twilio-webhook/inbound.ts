@@ -54,10 +54,7 @@ export function parseInbound(params: URLSearchParams): ParseResult {
       channel: whatsapp ? 'whatsapp' : 'sms',
       address,
       messageSid: MessageSid,
-      body:
-        Body.trim() === '' && media.length > 0
-          ? `[${media.length} attachment${media.length > 1 ? 's' : ''}]`
-          : Body,
+      body: Body.trim() !== '' ? Body : describeEmpty(media.length),
       profileName: ProfileName ?? null,
       media,
     },

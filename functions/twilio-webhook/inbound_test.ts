@@ -45,3 +45,9 @@ Deno.test('missing or malformed fields are reported', () => {
   assert.equal(badNumber.ok, false);
   if (!badNumber.ok) assert.match(badNumber.problem, /E\.164/);
 });
+
+Deno.test('a message without text or media still has a body', () => {
+  const parsed = parseInbound(new URLSearchParams({ MessageSid: sid, From: '+14155550123', Body: '  ' }));
+  assert.ok(parsed.ok);
+  assert.equal(parsed.message.body, '[empty message]');
+});

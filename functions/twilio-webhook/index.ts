@@ -10,6 +10,7 @@
 // TWILIO_WEBHOOK_URL (the public URL configured in Twilio; defaults to
 // SUPABASE_URL/functions/v1/twilio-webhook) and the team in private.external_team_members.
 
+import type { JSONValue } from 'postgres';
 import { database } from '../_shared/db.ts';
 import { ApiError } from '../_shared/errors.ts';
 import { createHandler } from '../_shared/handler.ts';
@@ -66,12 +67,11 @@ export default createHandler('twilio-webhook', async (request, context) => {
   if (!parsed.ok)
     throw new ApiError(400, 'invalid_webhook', `The webhook is not a message: ${parsed.problem}`);
   const { message } = parsed;
-  const [row] = await database()<
-    { result: { message_id: string; conversation_id: string; created: boolean } }[]
-  >`
+  const sql = database();
+  const [row] = await sql<{ result: { message_id: string; conversation_id: string; created: boolean } }[]>`
     select private.receive_external_message(
       ${message.channel}, ${message.address}, ${message.profileName}, ${message.messageSid}, ${message.body},
-      ${JSON.stringify(message.media)}::jsonb
+      ${sql.json(message.media as unknown as JSONValue)}
     ) as result`;
   context.log('received', { channel: message.channel, ...row?.result });
   return new Response(EMPTY_TWIML, { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' } });

@@ -2,6 +2,7 @@
 // or, when SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY and
 // SUPABASE_DB_URL are all set, points the suites at that project instead.
 
+import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { type Stack, startStack } from '../../emulator/stack.ts';
 
@@ -15,6 +16,8 @@ export interface SharedStack {
   dataDir: string | undefined;
   /** True when the suites run against a real Supabase project, not the emulator. */
   remote: boolean;
+  /** The secret the twilio-webhook function checks signatures with (undefined: not configured). */
+  twilioAuthToken: string | undefined;
 }
 
 declare module 'vitest' {
@@ -36,12 +39,20 @@ export async function setup(project: TestProject) {
       dbAdminUrl: undefined,
       dataDir: undefined,
       remote: true,
+      twilioAuthToken: process.env.TWILIO_AUTH_TOKEN,
     });
     return;
   }
-  stack = await startStack({ port: 0, dbPort: 0, quiet: true });
+  const twilioAuthToken = randomBytes(16).toString('hex');
+  stack = await startStack({
+    port: 0,
+    dbPort: 0,
+    quiet: true,
+    functionSecrets: { TWILIO_AUTH_TOKEN: twilioAuthToken },
+  });
   project.provide('stack', {
     remote: false,
+    twilioAuthToken,
     url: stack.url,
     anonKey: stack.anonKey,
     serviceRoleKey: stack.serviceRoleKey,
