@@ -1,5 +1,9 @@
 // `npm start`: the whole local stack on 127.0.0.1:54321, data kept in
 // .emulator/ across restarts. Ctrl-C or SIGTERM stops everything it started.
+//
+// Environment: PORT (API, default 54321), EMULATOR_DB_PORT (default 54322),
+// EMULATOR_DATA_DIR (default .emulator/), SUPABASE_DB_URL and
+// SUPABASE_DB_ADMIN_URL (use an existing database). Functions inherit the rest.
 
 import path from 'node:path';
 import { createLogger } from '../emulator/log.ts';
@@ -9,11 +13,15 @@ const log = createLogger('start');
 const started = performance.now();
 const dataDir = process.env.EMULATOR_DATA_DIR ?? path.join(PROJECT_DIR, '.emulator');
 
+const portFrom = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+
 const stack = await startStack({
-  dataDir: process.env.SUPABASE_DB_URL ? undefined : dataDir,
+  // Also with SUPABASE_DB_URL: the signing key (and so the API keys) live here.
+  dataDir,
   dbUrl: process.env.SUPABASE_DB_URL,
   dbAdminUrl: process.env.SUPABASE_DB_ADMIN_URL,
-  port: process.env.PORT ? Number(process.env.PORT) : undefined,
+  port: portFrom('PORT'),
+  dbPort: portFrom('EMULATOR_DB_PORT'),
   watchFunctions: true,
 }).catch((error: Error) => {
   log.error(error.message);
