@@ -12,20 +12,15 @@
 //   npm run bench:realtime                 1000 rounds after 100 warm-up rounds
 //   npm run bench:realtime -- --rounds 5000
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import pg from 'pg';
 import { quietLogger } from '../emulator/log.ts';
 import { startReplication } from '../emulator/realtime/replication.ts';
-import { PROJECT_DIR, startStack } from '../emulator/stack.ts';
+import { startStack } from '../emulator/stack.ts';
 import { createStackClient } from '../emulator/testing.ts';
+import { numberOption, type Summary, summarize, writeResults } from './lib.ts';
 
-const argument = (name: string, fallback: number) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-};
-const ROUNDS = argument('rounds', 1000);
-const WARMUP = argument('warmup', 100);
+const ROUNDS = numberOption('rounds', 1000);
+const WARMUP = numberOption('warmup', 100);
 const TOPIC = 'bench:latency';
 
 interface Pending {
@@ -33,21 +28,6 @@ interface Pending {
   floorAt?: number;
   clientAt?: number;
   done: () => void;
-}
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
-
-function summarize(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
-  return {
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
-    mean,
-    max: sorted[sorted.length - 1] as number,
-  };
 }
 
 const stack = await startStack({ port: 0, dbPort: 0, quiet: true, functions: false });
@@ -130,7 +110,7 @@ try {
 const floorStats = summarize(floorLatency);
 const clientStats = summarize(clientLatency);
 const ms = (value: number) => `${value.toFixed(2)} ms`.padStart(10);
-const rows: [string, ReturnType<typeof summarize>][] = [
+const rows: [string, Summary][] = [
   ['floor: replication reader, no WebSocket', floorStats],
   ['emulator → supabase-js subscriber', clientStats],
 ];
@@ -147,12 +127,13 @@ console.log(
     `the emulator adds ${(clientStats.p50 - floorStats.p50).toFixed(2)} ms at p50\n`,
 );
 
-const resultsDir = path.join(PROJECT_DIR, 'bench', 'results');
-mkdirSync(resultsDir, { recursive: true });
-const file = path.join(resultsDir, 'realtime-latency.json');
-writeFileSync(
-  file,
-  `${JSON.stringify({ at: new Date().toISOString(), rounds: ROUNDS, warmup: WARMUP, floor: floorStats, emulator: clientStats, ratioP50: ratio }, null, 2)}\n`,
-);
-console.log(`written to ${path.relative(PROJECT_DIR, file)}`);
+const file = writeResults('realtime-latency', {
+  at: new Date().toISOString(),
+  rounds: ROUNDS,
+  warmup: WARMUP,
+  floor: floorStats,
+  emulator: clientStats,
+  ratioP50: ratio,
+});
+console.log(`written to ${file}`);
 process.exit(0);

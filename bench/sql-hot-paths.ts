@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createLogger } from '../emulator/log.ts';
 import { withDatabaseForTests } from '../scripts/test-database.ts';
+import { ms, percentile } from './lib.ts';
 
 const CONVERSATIONS = 1_000;
 /** Everybody else, so that the planner sees the selectivity of a real project. */
@@ -52,7 +53,6 @@ interface HotPath {
 }
 
 const elapsed = (started: number) => performance.now() - started;
-const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 
 async function step(label: string, work: () => Promise<unknown>) {
   const started = performance.now();
@@ -266,9 +266,6 @@ function summarizePlans(plans: string[]) {
   }
   return { used: [...used].sort(), seqScans: [...seqScans].sort() };
 }
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 
 async function measure(admin: pg.Client, fixture: Fixture, path: HotPath) {
   console.log(`\n━━ ${path.name} ━━ ${path.about}`);

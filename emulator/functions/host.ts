@@ -2,6 +2,8 @@
 // gateway. Each function module exports `default { fetch }`; a request for
 // /<name>/... is handed to that function with the URL it would see on the
 // platform. Started by service.ts; exits when its parent's stdin closes.
+// A request with `x-emulator-trace: 1` gets `x-emulator-trace: deno_in=…,deno_out=…`
+// (wall-clock epoch ms when the function was called and when it returned).
 
 interface FunctionModule {
   default?: { fetch?: (request: Request) => Response | Promise<Response> };
@@ -30,7 +32,30 @@ function bootError(name: string, error: unknown): Response {
   );
 }
 
+const wallClock = () => (performance.timeOrigin + performance.now()).toFixed(3);
+
 async function handle(request: Request): Promise<Response> {
+  const denoIn = request.headers.get('x-emulator-trace') === '1' ? wallClock() : undefined;
+  const response = await dispatch(request);
+  if (denoIn !== undefined) {
+    const stamp = `deno_in=${denoIn},deno_out=${wallClock()}`;
+    try {
+      response.headers.set('x-emulator-trace', stamp);
+    } catch {
+      // immutable headers (a fetch() response passed through): copy them
+      const headers = new Headers(response.headers);
+      headers.set('x-emulator-trace', stamp);
+      return new Response(response.body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+      });
+    }
+  }
+  return response;
+}
+
+async function dispatch(request: Request): Promise<Response> {
   const url = new URL(request.url);
   const name = url.pathname.split('/')[1] ?? '';
   if (!(name in manifest)) {

@@ -1,6 +1,12 @@
 // Edge Functions at /functions/v1/<name>: the functions run on Deno (one host
 // process serving them all, see host.ts) with the environment the platform
 // provides; `verify_jwt` from supabase/config.toml is enforced here first.
+//
+// Tracing (emulator only, for benchmarks): a request carrying
+// `x-emulator-trace: 1` is answered with `x-emulator-trace:
+// service_in=…,proxy_out=…,deno_in=…,deno_out=…,proxy_back=…`, the wall-clock
+// times (epoch ms) at which it reached this service, was handed to Deno (after
+// verify_jwt), reached and left the function in Deno, and came back here.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -55,6 +61,9 @@ export function npmRegistry(): string | undefined {
 }
 
 const unauthorized = (code: string, message: string) => json({ code, message }, 401);
+
+export const TRACE_HEADER = 'x-emulator-trace';
+const wallClock = () => (performance.timeOrigin + performance.now()).toFixed(3);
 
 export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsService> {
   const { projectDir, keys, log } = deps;
@@ -145,6 +154,7 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
       return child?.exitCode === null && child.signalCode === null ? child.pid : undefined;
     },
     handle: async (request) => {
+      const serviceIn = request.headers.get(TRACE_HEADER) === '1' ? wallClock() : undefined;
       const url = new URL(request.url);
       const rest = url.pathname.replace(/^\/functions\/v1/, '');
       const name = rest.split('/')[1] ?? '';
@@ -163,11 +173,24 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
       }
       const body =
         request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
-      return fetch(`http://127.0.0.1:${port}${rest}${url.search}`, {
+      const proxyOut = serviceIn === undefined ? undefined : wallClock();
+      const response = await fetch(`http://127.0.0.1:${port}${rest}${url.search}`, {
         method: request.method,
         headers,
         body,
         redirect: 'manual',
+      });
+      if (serviceIn === undefined) return response;
+      const traced = new Headers(response.headers);
+      const inDeno = response.headers.get(TRACE_HEADER);
+      traced.set(
+        TRACE_HEADER,
+        `service_in=${serviceIn},proxy_out=${proxyOut},${inDeno ? `${inDeno},` : ''}proxy_back=${wallClock()}`,
+      );
+      return new Response(response.body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: traced,
       });
     },
     stop: async () => {

@@ -20,7 +20,8 @@ export interface Relation {
 export type TupleValue = string | null | undefined;
 
 export type PgOutputMessage =
-  | { tag: 'begin'; finalLsn: bigint; xid: number }
+  /** commitTime: the transaction's commit time, µs since 2000-01-01 UTC (PostgreSQL's epoch). */
+  | { tag: 'begin'; finalLsn: bigint; commitTime: bigint; xid: number }
   | { tag: 'commit'; commitLsn: bigint; endLsn: bigint }
   | { tag: 'relation'; relation: Relation }
   | { tag: 'insert'; relationId: number; values: TupleValue[] }
@@ -125,8 +126,8 @@ export function decodePgOutput(data: Buffer): PgOutputMessage {
   switch (code) {
     case 'B': {
       const finalLsn = reader.u64();
-      reader.u64(); // commit timestamp
-      return { tag: 'begin', finalLsn, xid: reader.u32() };
+      const commitTime = reader.u64();
+      return { tag: 'begin', finalLsn, commitTime, xid: reader.u32() };
     }
     case 'C': {
       reader.u8(); // flags

@@ -26,6 +26,8 @@ export interface MessageRow {
   /** JSON text (column payload) or bytes (column binary_payload). */
   payload: { encoding: 'json'; text: string } | { encoding: 'binary'; bytes: Buffer };
   insertedAt: string;
+  /** When its transaction committed (epoch ms, µs precision), from the stream's BEGIN message. */
+  committedAt?: number;
 }
 
 export interface ReplicationStats {
@@ -56,6 +58,9 @@ export interface ReplicationOptions {
 }
 
 type ReplicationConnection = EventEmitter & { sendCopyFromChunk(chunk: Buffer): void };
+
+/** PostgreSQL's epoch (2000-01-01 UTC) in Unix epoch ms. */
+const POSTGRES_EPOCH_MS = 946_684_800_000;
 
 const formatLsn = (lsn: bigint) =>
   `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
@@ -132,6 +137,7 @@ export function startReplication(options: ReplicationOptions): ReplicationStream
     const relations = new Map<number, Relation>();
     let received = 0n;
     let ackScheduled = false;
+    let committedAt: number | undefined;
 
     const acknowledge = () => {
       ackScheduled = false;
@@ -166,6 +172,8 @@ export function startReplication(options: ReplicationOptions): ReplicationStream
       }
       if (decoded.tag === 'relation') {
         relations.set(decoded.relation.id, decoded.relation);
+      } else if (decoded.tag === 'begin') {
+        committedAt = POSTGRES_EPOCH_MS + Number(decoded.commitTime) / 1000;
       } else if (decoded.tag === 'commit') {
         if (decoded.endLsn > received) received = decoded.endLsn;
         scheduleAck();
@@ -178,6 +186,7 @@ export function startReplication(options: ReplicationOptions): ReplicationStream
           options.onBadRow?.(result.reason);
           return;
         }
+        result.row.committedAt = committedAt;
         try {
           options.onRow(result.row);
         } catch (error) {
