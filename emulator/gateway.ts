@@ -13,16 +13,17 @@ import {
   errorBody,
   type Handler,
   json,
+  type NodeHandler,
   readNodeBody,
+  sendNodeResponse,
   sendWebResponse,
   toWebRequest,
 } from './http.ts';
 import type { Keys } from './keys.ts';
 import type { Logger } from './log.ts';
 
-export interface Route {
+interface RouteOptions {
   prefix: string;
-  handle: Handler;
   /** Whether the platform's gateway demands a project API key on this route. */
   requiresApiKey: boolean;
   /** Largest accepted request body, in bytes. */
@@ -30,6 +31,10 @@ export interface Route {
   /** Paths under the prefix that need no API key (e.g. the JWKS). */
   openPaths?: string[];
 }
+
+/** A service behind a prefix: a Web handler, or (for routes that proxy) a handler of Node's own request. */
+export type Route = RouteOptions &
+  ({ handle: Handler; handleNode?: undefined } | { handleNode: NodeHandler; handle?: undefined });
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -113,7 +118,12 @@ export async function startGateway(options: {
       }
       throw error;
     }
-    return send(res, await route.handle(toWebRequest(req, body, origin)));
+    if (route.handleNode) {
+      const answer = await route.handleNode(req, body, url);
+      if (answer instanceof Response) return send(res, answer);
+      return sendNodeResponse(res, answer, corsHeaders);
+    }
+    return send(res, await (route.handle as Handler)(toWebRequest(req, body, origin)));
   };
 
   const server = http.createServer((req, res) => {

@@ -1,9 +1,35 @@
 // HTTP plumbing shared by the emulator's services: Web Request/Response
 // handlers, the JSON error envelope, and conversion from Node's http types.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 
 export type Handler = (request: Request) => Promise<Response>;
+
+/** A response streamed from another HTTP server (a proxied one), without Web API objects. */
+export interface NodeResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: NodeJS.ReadableStream;
+}
+
+/**
+ * A handler on Node's own request (its body already read), for routes that only pass
+ * requests on: it spares the Web Request/Response round trip. It may answer with a
+ * Web Response (e.g. its own errors) or with a NodeResponse.
+ */
+export type NodeHandler = (req: IncomingMessage, body: Buffer, url: URL) => Promise<Response | NodeResponse>;
+
+/** Headers that belong to one connection and are never passed on by a proxy. */
+export const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+];
 
 /** An error that becomes an HTTP response with a JSON body. */
 export class HttpError extends Error {
@@ -84,6 +110,25 @@ export function toWebRequest(req: IncomingMessage, body: Buffer, origin: string)
     headers,
     body: hasBody ? new Uint8Array(body) : undefined,
   });
+}
+
+/** Writes a NodeResponse to a Node response, streaming its body; `defaults` fill headers it lacks. */
+export async function sendNodeResponse(
+  res: ServerResponse,
+  response: NodeResponse,
+  defaults: Record<string, string>,
+): Promise<void> {
+  const headers: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.includes(name)) headers[name] = value;
+  }
+  for (const [name, value] of Object.entries(defaults)) headers[name] ??= value;
+  res.writeHead(response.status, headers);
+  try {
+    await pipeline(response.body, res);
+  } catch {
+    res.destroy();
+  }
 }
 
 /** Writes a Web Response to a Node response, streaming its body. */

@@ -198,10 +198,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       { prefix: '/realtime/v1', handle: realtime.handle, requiresApiKey: true, bodyLimit: 8 * MiB },
       {
         prefix: '/functions/v1',
-        handle:
-          functions?.handle ??
-          (async () =>
-            new Response('{"code":"NOT_FOUND","message":"Edge Functions are disabled"}', { status: 404 })),
+        ...(functions
+          ? { handleNode: functions.handleNode }
+          : {
+              handle: async () =>
+                new Response('{"code":"NOT_FOUND","message":"Edge Functions are disabled"}', { status: 404 }),
+            }),
         requiresApiKey: false,
         bodyLimit: 20 * MiB,
       },

@@ -10,15 +10,17 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import http, { type OutgoingHttpHeaders } from 'node:http';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { FunctionEntry } from '../config.ts';
-import { json } from '../http.ts';
+import { HOP_BY_HOP, json, type NodeHandler, type NodeResponse } from '../http.ts';
 import type { Keys } from '../keys.ts';
 import type { Logger } from '../log.ts';
 
 export interface FunctionsService {
-  handle(request: Request): Promise<Response>;
+  /** /functions/v1/<name>/…: verify_jwt, then proxied to Deno over kept-alive connections. */
+  handleNode: NodeHandler;
   readonly names: string[];
   /** The Deno process id while it runs. */
   readonly pid: number | undefined;
@@ -133,10 +135,9 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
   );
   await ready.finally(() => clearTimeout(timeout));
 
-  const verify = async (request: Request): Promise<Response | undefined> => {
-    const header = request.headers.get('authorization');
-    if (!header) return unauthorized('UNAUTHORIZED_NO_AUTH_HEADER', 'Missing authorization header');
-    const token = /^bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+  const verify = async (authorization: string | undefined): Promise<Response | undefined> => {
+    if (!authorization) return unauthorized('UNAUTHORIZED_NO_AUTH_HEADER', 'Missing authorization header');
+    const token = /^bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim();
     if (!token) return unauthorized('UNAUTHORIZED_INVALID_JWT_FORMAT', 'Invalid JWT');
     const result = await keys.verify(token);
     if (!result.ok) {
@@ -148,53 +149,70 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
     return undefined;
   };
 
+  // Connections to Deno are kept open and reused, as the platform's relay keeps its own.
+  const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' });
+
+  const proxy = (
+    req: http.IncomingMessage,
+    body: Buffer,
+    target: string,
+  ): Promise<NodeResponse & { response: http.IncomingMessage }> => {
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined || name === 'host' || name === 'content-length' || name === 'expect') continue;
+      if (HOP_BY_HOP.includes(name)) continue;
+      headers[name] = value;
+    }
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    if (hasBody) headers['content-length'] = body.length;
+    return new Promise((resolve, reject) => {
+      const upstream = http.request(
+        { host: '127.0.0.1', port, method: req.method, path: target, headers, agent },
+        (response) =>
+          resolve({
+            status: response.statusCode ?? 502,
+            headers: response.headers,
+            body: response,
+            response,
+          }),
+      );
+      upstream.on('error', reject);
+      upstream.end(hasBody ? body : undefined);
+    });
+  };
+
   return {
     names: [...byName.keys()],
     get pid() {
       return child?.exitCode === null && child.signalCode === null ? child.pid : undefined;
     },
-    handle: async (request) => {
-      const serviceIn = request.headers.get(TRACE_HEADER) === '1' ? wallClock() : undefined;
-      const url = new URL(request.url);
+    handleNode: async (req, body, url) => {
+      const serviceIn = req.headers[TRACE_HEADER] === '1' ? wallClock() : undefined;
       const rest = url.pathname.replace(/^\/functions\/v1/, '');
       const name = rest.split('/')[1] ?? '';
       const fn = byName.get(name);
       if (!fn) return json({ code: 'NOT_FOUND', message: 'Requested function was not found' }, 404);
-      if (fn.verifyJwt && request.method !== 'OPTIONS') {
-        const denied = await verify(request);
+      if (fn.verifyJwt && req.method !== 'OPTIONS') {
+        const denied = await verify(req.headers.authorization);
         if (denied) return denied;
       }
       if (!port) {
         return json({ code: 'BOOT_ERROR', message: 'Function failed to start (please check logs)' }, 503);
       }
-      const headers = new Headers(request.headers);
-      for (const hop of ['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']) {
-        headers.delete(hop);
-      }
-      const body =
-        request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
       const proxyOut = serviceIn === undefined ? undefined : wallClock();
-      const response = await fetch(`http://127.0.0.1:${port}${rest}${url.search}`, {
-        method: request.method,
-        headers,
-        body,
-        redirect: 'manual',
-      });
-      if (serviceIn === undefined) return response;
-      const traced = new Headers(response.headers);
-      const inDeno = response.headers.get(TRACE_HEADER);
-      traced.set(
-        TRACE_HEADER,
-        `service_in=${serviceIn},proxy_out=${proxyOut},${inDeno ? `${inDeno},` : ''}proxy_back=${wallClock()}`,
-      );
-      return new Response(response.body, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: traced,
-      });
+      const answer = await proxy(req, body, `${rest}${url.search}`);
+      if (serviceIn !== undefined) {
+        const inDeno = answer.response.headers[TRACE_HEADER];
+        answer.headers = {
+          ...answer.headers,
+          [TRACE_HEADER]: `service_in=${serviceIn},proxy_out=${proxyOut},${inDeno ? `${inDeno},` : ''}proxy_back=${wallClock()}`,
+        };
+      }
+      return answer;
     },
     stop: async () => {
       stopping = true;
+      agent.destroy();
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
       child.stdin?.end();
