@@ -44,6 +44,8 @@ export interface Keys {
 }
 
 const ISSUER = 'supabase-emulator';
+/** How many verified tokens are remembered (a few MB at most). */
+const VERIFIED_TOKENS_KEPT = 10_000;
 const TEN_YEARS = 10 * 365 * 24 * 3600;
 const ISSUED_AT = 1_700_000_000;
 
@@ -88,7 +90,17 @@ export async function loadKeys(dataDir?: string): Promise<Keys> {
 
   const { anonKey, serviceRoleKey } = stored;
 
+  // Tokens already verified, with their claims: the same bytes verify the same way, so a
+  // signature is checked once per token, not once per request. Expiry is checked on every
+  // use (exactly as jwtVerify does); only successes are kept, the oldest dropped first.
+  const verified = new Map<string, Claims>();
+
   const verify = async (token: string): Promise<VerifyResult> => {
+    const known = verified.get(token);
+    if (known) {
+      if ((known.exp as number) > Math.floor(Date.now() / 1000)) return { ok: true, claims: { ...known } };
+      verified.delete(token);
+    }
     if (typeof token !== 'string' || token.split('.').length !== 3) {
       return {
         ok: false,
@@ -101,7 +113,9 @@ export async function loadKeys(dataDir?: string): Promise<Keys> {
       if (typeof payload.exp !== 'number') {
         return { ok: false, reason: 'invalid', message: 'token has no exp claim' };
       }
-      return { ok: true, claims: payload as Claims };
+      if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value as string);
+      verified.set(token, payload as Claims);
+      return { ok: true, claims: { ...(payload as Claims) } };
     } catch (error) {
       if (error instanceof errors.JWTExpired) {
         const exp = Number(error.payload.exp);
