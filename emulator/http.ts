@@ -2,7 +2,7 @@
 // handlers, the JSON error envelope, and conversion from Node's http types.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 
 export type Handler = (request: Request) => Promise<Response>;
 
@@ -10,7 +10,7 @@ export type Handler = (request: Request) => Promise<Response>;
 export interface NodeResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  body: NodeJS.ReadableStream;
+  body: Readable;
 }
 
 /**
@@ -124,11 +124,20 @@ export async function sendNodeResponse(
   }
   for (const [name, value] of Object.entries(defaults)) headers[name] ??= value;
   res.writeHead(response.status, headers);
-  try {
-    await pipeline(response.body, res);
-  } catch {
-    res.destroy();
-  }
+  // A plain pipe: stream.pipeline() would make an AbortController (and a DOMException) per response.
+  await new Promise<void>((resolve) => {
+    const fail = () => {
+      res.destroy();
+      resolve();
+    };
+    response.body.once('error', fail);
+    res.once('close', () => {
+      // The client went away first: stop reading what is left.
+      if (!res.writableFinished) response.body.destroy();
+      resolve();
+    });
+    response.body.pipe(res);
+  });
 }
 
 /** Writes a Web Response to a Node response, streaming its body. */
