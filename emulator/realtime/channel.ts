@@ -525,7 +525,8 @@ export class Channel implements Subscriber {
     if (typeof token !== 'string' || token.startsWith('sb_') || token === this.token) return;
     const previous = this.policies;
     this.token = token;
-    this.policies = null;
+    // The permissions checked with the previous token hold until the new token's are known, as
+    // on the platform: broadcasts keep arriving while the check runs instead of being dropped.
     const checked = await checkToken(this.context.keys, token);
     if (this.closed) return;
     if (!checked.ok) return this.shutdown(checked.shutdownMessage);
