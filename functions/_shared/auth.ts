@@ -3,6 +3,7 @@
 
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 import { ApiError } from './errors.ts';
+import { VerifiedTokens } from './verified-tokens.ts';
 
 export interface Caller {
   /** The verified claims, handed to Postgres as request.jwt.claims. */
@@ -13,6 +14,7 @@ export interface Caller {
 }
 
 let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+const verified = new VerifiedTokens();
 
 function keySet() {
   const base = Deno.env.get('SUPABASE_URL');
@@ -26,7 +28,11 @@ export async function verifyCaller(request: Request): Promise<Caller> {
   const token = /^bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
   if (!token) throw new ApiError(401, 'unauthorized', 'Missing bearer token in the Authorization header');
   try {
-    const { payload } = await jwtVerify(token, keySet());
+    let payload = verified.get(token);
+    if (!payload) {
+      payload = (await jwtVerify(token, keySet())).payload;
+      verified.remember(token, payload);
+    }
     const role = typeof payload.role === 'string' ? payload.role : '';
     if (!['anon', 'authenticated', 'service_role'].includes(role)) {
       throw new ApiError(401, 'unauthorized', 'The token carries no known role');
