@@ -59,6 +59,9 @@ export interface ReplicationOptions {
 
 type ReplicationConnection = EventEmitter & { sendCopyFromChunk(chunk: Buffer): void };
 
+/** How long a committed position may wait before it is acknowledged. */
+const ACK_INTERVAL_MS = 10;
+
 /** PostgreSQL's epoch (2000-01-01 UTC) in Unix epoch ms. */
 const POSTGRES_EPOCH_MS = 946_684_800_000;
 
@@ -149,10 +152,12 @@ export function startReplication(options: ReplicationOptions): ReplicationStream
         // the connection is going away; the session ends on its own
       }
     };
+    // Positions are acknowledged in batches, at most every ACK_INTERVAL_MS, rather than once per
+    // transaction: each acknowledgement is a write here and a wake-up of the walsender.
     const scheduleAck = () => {
       if (ackScheduled) return;
       ackScheduled = true;
-      setImmediate(acknowledge);
+      setTimeout(acknowledge, ACK_INTERVAL_MS);
     };
 
     connection.on('copyData', ({ chunk }: { chunk: Buffer }) => {
