@@ -29,8 +29,12 @@ export function asCaller<T>(caller: Caller, work: (sql: Sql) => Promise<T>): Pro
     // connection together, so the settings travel with the work's first statement and
     // save a round trip. The server runs them in order; if the settings fail, the
     // transaction is aborted and the work with it (begin() then throws the settings' error).
+    // request.jwt.claim.sub/.role as well, as Realtime sets them: auth.uid() and auth.role() read
+    // these first and parse the claims JSON only without them (about 5 µs a call, ~10 calls a send).
     const settings = sql`select set_config('role', ${caller.role}, true),
-                     set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)`.execute();
+                     set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true),
+                     set_config('request.jwt.claim.sub', ${typeof caller.claims.sub === 'string' ? caller.claims.sub : ''}, true),
+                     set_config('request.jwt.claim.role', ${caller.role}, true)`.execute();
     return Promise.all([settings, work(sql)]).then(([, result]) => result);
   }) as Promise<T>;
 }
