@@ -30,8 +30,12 @@
 //   npm run bench:send                                  500 and 1,000 msg/s, 10 s each, both targets
 //   npm run bench:send -- --rates 250,500 --duration 20
 //   npm run bench:send -- --targets stack              only the stack (or: baseline)
-//   npm run bench:send -- --profile                    also: hop timestamps of sampled messages,
-//                                                      CPU profiles of the Node process and of Deno
+//   npm run bench:send -- --trace                      also: hop timestamps of 1 message in 10 (the
+//                                                      emulator's x-emulator-trace header, the stored
+//                                                      row's created_at, the commit time and arrival at
+//                                                      a replication reader of our own)
+//   npm run bench:send -- --profile                    --trace, and CPU profiles of the emulator's Node
+//                                                      process (last rate) and of Deno (whole run)
 // Options also come from the environment: BENCH_RATES, BENCH_DURATION, …
 
 import { type ChildProcess, fork } from 'node:child_process';
@@ -76,7 +80,9 @@ const CONVERSATIONS = numberOption('conversations', 100);
 const DRAIN_MS = numberOption('drain', 10) * 1000;
 const TARGETS = option('targets', 'stack,baseline').split(',');
 const PROFILE = flag('profile');
-/** With --profile: one message in N carries the emulator's trace header. */
+/** Hop timestamps of sampled messages (implied by --profile). */
+const TRACE = PROFILE || flag('trace');
+/** With --trace: one message in N carries the emulator's trace header. */
 const TRACE_EVERY = numberOption('trace-every', 10);
 const SOCKETS = CONVERSATIONS * 2;
 const GOAL = { rate: 1000, p50: 2, p99: 6, ratio: 1.5 };
@@ -284,7 +290,7 @@ async function setUpStack(deliveries: Deliveries): Promise<Target> {
   console.log(`stack: ${SOCKETS} sockets subscribed to ${CONVERSATIONS} private conversation channels`);
 
   // Traced messages: commit time and arrival at a bare replication reader of our own.
-  const floor = PROFILE
+  const floor = TRACE
     ? startReplication({
         url: info.realtimeDbUrl,
         log: quietLogger('floor'),
@@ -516,7 +522,7 @@ async function runPhase(
     const fire = (index: number, dueAt: number) => {
       const conversation = index % CONVERSATIONS;
       const slot = Math.floor(index / CONVERSATIONS) % 2;
-      const traced = PROFILE && index % TRACE_EVERY === 0;
+      const traced = TRACE && index % TRACE_EVERY === 0;
       const sent: Sent = {
         conversation,
         dueAt,
