@@ -7,10 +7,12 @@
 //   nearest JavaScript caller's component.
 // - Deno: a V8 tick log (DENO_V8_FLAGS=--prof,…), read here rather than with
 //   `node --prof-process`, which rejects the log of a newer V8. Each tick is
-//   resolved against the code objects the log announced; a tick in native code
-//   (Rust ops, V8's C++, libc) counts for the first JavaScript frame on its
-//   stack, and a tick with no JavaScript on the stack is the event loop waiting
-//   or the runtime's own work outside JavaScript.
+//   resolved against the code objects the log announced; a tick in Deno's own
+//   native code (Rust ops, V8's C++) counts for the first JavaScript frame on its
+//   stack, a tick in libc counts as a system call (the kernel's time shows up
+//   there), and a tick with no JavaScript on the stack is the runtime's own work
+//   outside JavaScript. Deno's binary has no symbols: `perf` splits native time
+//   no further either.
 
 import { readFileSync } from 'node:fs';
 import { table } from './lib.ts';
@@ -237,11 +239,12 @@ export function summarizeV8Log(file: string, top = 20): ProfileSummary {
         } else if (here && (here.kind === 'JS' || here.kind === 'Script')) {
           add(here.name, componentOf(urlOf(here.name)) || 'other scripts');
         } else if (caller) {
-          const component = componentOf(urlOf(caller.name)) || 'other scripts';
-          add(
-            `${here ? `${here.kind} ${here.name}` : nativeName(pc, libraries)} ← ${caller.name}`,
-            component,
-          );
+          const native = here ? `${here.kind} ${here.name}` : nativeName(pc, libraries);
+          // A tick in libc is (nearly always) a system call, kernel time included: its own row.
+          const component = native.startsWith('native (lib')
+            ? `system calls (${native.slice('native ('.length, -1)})`
+            : componentOf(urlOf(caller.name)) || 'other scripts';
+          add(`${native} ← ${caller.name}`, component);
         } else {
           const where = here ? `V8 ${here.kind}` : nativeName(pc, libraries);
           add(`${where} (no JavaScript on the stack)`, `outside JavaScript: ${where}`);
