@@ -100,11 +100,17 @@ export async function startRelay(dbUrl: string, poolSize = 10): Promise<RelaySer
     const early: Buffer[] = [];
     const hold = (data: Buffer) => early.push(data);
     ws.on('message', hold);
-    const { rows } = await pool.query<{ user_id: string }>(
-      'select user_id from relay.sessions where token = $1',
-      [token],
-    );
-    const userId = rows[0]?.user_id;
+    let userId: string | undefined;
+    try {
+      const { rows } = await pool.query<{ user_id: string }>(
+        'select user_id from relay.sessions where token = $1',
+        [token],
+      );
+      userId = rows[0]?.user_id;
+    } catch {
+      ws.close(1011, 'session lookup failed');
+      return;
+    }
     if (!userId) {
       ws.close(4001, 'unknown session');
       return;
