@@ -139,8 +139,12 @@ emulatorOnly.describe('realtime on a stack of its own', () => {
       () => ((stack.realtime.stats().replication?.rowsReceived ?? 0) >= before + 20_000 ? true : undefined),
       'all 20 000 rows streamed',
     );
-    const grown = used() - memoryBefore;
-    expect(grown).toBeLessThan(10_000_000);
+    // Buffers still in flight on a busy machine are let go within moments; rows kept would never be.
+    await waitFor(
+      () => (used() - memoryBefore < 10_000_000 ? true : undefined),
+      'memory to come back within 10 MB of where it was (it would stay ~40 MB higher if rows were kept)',
+      15_000,
+    );
     // Everything was acknowledged, so PostgreSQL keeps no WAL back for the slot either.
     await waitFor(async () => {
       const result = await db.query<{ caught_up: boolean }>(
