@@ -4,7 +4,7 @@
 //
 // The world: 100 direct conversations of two users each; each user is signed
 // in (real sign-up, real JWTs) and subscribed on a socket of its own to the
-// private channel conversation:<id> — 200 sockets, every one authorized by RLS.
+// private channel conversation:<id>:<epoch> — 200 sockets, every one authorized by RLS.
 // Sends alternate between the two members of each conversation, round robin
 // over the conversations, and go through the gateway to the Edge Function as a
 // browser's would (HTTP/1.1 keep-alive, Authorization and apikey headers).
@@ -264,15 +264,15 @@ async function setUpStack(deliveries: Deliveries): Promise<Target> {
     createUser({ url: info.url, anonKey: info.anonKey }),
   );
   console.log(`stack: ${SOCKETS} users signed up in ${((now() - started) / 1000).toFixed(1)} s`);
-  const conversationIds = await inBatches(Array.from({ length: CONVERSATIONS }), 8, async (_, c) => {
+  const conversations = await inBatches(Array.from({ length: CONVERSATIONS }), 8, async (_, c) => {
     const [a, b] = [users[2 * c] as TestUser, users[2 * c + 1] as TestUser];
     const { data, error } = await a.client.rpc('get_or_create_direct_conversation', { other_user_id: b.id });
     if (error) throw new Error(`creating conversation ${c} failed: ${error.message}`);
-    return (data as { id: string }).id;
+    return data as { id: string; topic: string };
   });
   await inBatches(users, 20, async (user, index) => {
     const conversation = Math.floor(index / 2);
-    const channel = user.client.channel(`conversation:${conversationIds[conversation]}`, {
+    const channel = user.client.channel(conversations[conversation]?.topic as string, {
       config: { private: true },
     });
     channel.on('broadcast', { event: 'message.created' }, (message) => {
@@ -330,7 +330,7 @@ async function setUpStack(deliveries: Deliveries): Promise<Target> {
     send(conversation, slot, key, traced, done) {
       const user = users[conversation * 2 + slot] as TestUser;
       const body = JSON.stringify({
-        conversation_id: conversationIds[conversation],
+        conversation_id: conversations[conversation]?.id,
         client_id: key,
         body: `benchmark message ${key}`,
       });

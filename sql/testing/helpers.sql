@@ -142,6 +142,26 @@ begin
 end
 $$;
 
+-- The current Realtime topics of a remembered conversation (conversation:<id>:<epoch>
+-- and live:<id>:<epoch>), whoever asks.
+create or replace function tests.topic(name text)
+returns text
+language sql stable
+security definer
+set search_path = ''
+as $$
+  select c.topic from public.conversations c where c.id = tests.id(topic.name)
+$$;
+
+create or replace function tests.live_topic(name text)
+returns text
+language sql stable
+security definer
+set search_path = ''
+as $$
+  select c.live_topic from public.conversations c where c.id = tests.id(live_topic.name)
+$$;
+
 -- The error `query` raises: for an API error (SQLSTATE PGRST, see private.raise_error)
 -- {status, code, message, details, hint, headers}; for any other error {sqlstate, message};
 -- null when it succeeds. Whatever the query wrote before failing is rolled back.

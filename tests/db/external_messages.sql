@@ -29,7 +29,7 @@ select results_eq(
   'The message is seq 1, kind external, without a sender, and names its channel and number.');
 
 -- the same events as any message
-select is(tests.event_count('conversation:' || tests.id('sms'), 'message.created'), 1,
+select is(tests.event_count(tests.topic('sms'), 'message.created'), 1,
           'message.created goes to the conversation topic.');
 select is(tests.event_count('user:' || tests.get_user_id('agent_ann'), 'conversation.added'), 1,
           'Ann is told she was added to the conversation.');
@@ -48,7 +48,7 @@ select is(
   '{"seq": 2, "created": false}'::jsonb, 'A redelivered webhook returns the stored message.');
 select is((select count(*)::int from public.messages where conversation_id = tests.id('sms')), 2,
           'The redelivery stored nothing new.');
-select is(tests.event_count('conversation:' || tests.id('sms'), 'message.created'), 2,
+select is(tests.event_count(tests.topic('sms'), 'message.created'), 2,
           'The redelivery emitted nothing new.');
 select is((select count(*)::int from private.external_contacts), 1, 'One contact for one number.');
 

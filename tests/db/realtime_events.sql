@@ -2,7 +2,7 @@
 -- private flag, payload), read back as postgres. They are sent in the writing
 -- transaction, so they go out only if it commits.
 begin;
-select plan(41);
+select plan(42);
 
 select tests.create_user('alice');
 select tests.create_user('bob');
@@ -24,27 +24,30 @@ select results_eq(
       where topic = 'user:' || tests.get_user_id('bob') and event = 'conversation.added' $$,
   $$ select true, 'broadcast'::text, jsonb_build_object(
        'conversation_id', tests.id('team'), 'kind', 'group', 'title', 'Team', 'member_count', 2, 'role', 'member',
-       'peer', null, 'last_seq', 0, 'last_read_seq', 0, 'unread_count', 0, 'last_message', null,
-       'added_by', tests.get_user_id('alice')) $$,
-  'conversation.added is private and carries the conversation summary and Bob''s role.');
+       'peer', null, 'last_seq', 0, 'last_change', 0, 'last_read_seq', 0, 'last_delivered_seq', 0, 'unread_count', 0,
+       'muted_until', null, 'last_message', null, 'topic', 'conversation:' || tests.id('team') || ':1',
+       'live_topic', 'live:' || tests.id('team') || ':1', 'added_by', tests.get_user_id('alice')) $$,
+  'conversation.added is private and carries Bob''s inbox entry (his role, the topics) and who added him.');
 select is((select payload ->> 'role' from events
             where topic = 'user:' || tests.get_user_id('alice') and event = 'conversation.added'), 'owner',
           'Alice gets conversation.added as the owner.');
-select is(tests.event_count('conversation:' || tests.id('team'), 'member.changed'), 2,
+select is(tests.topic('team'), 'conversation:' || tests.id('team') || ':1',
+          'A new conversation''s server topic is conversation:<id>:1.');
+select is(tests.event_count(tests.topic('team'), 'member.changed'), 2,
           'member.changed goes to the conversation topic once per new member.');
 select results_eq(
   $$ select private, payload ->> 'operation', payload ->> 'role', payload -> 'record' ->> 'user_id', payload -> 'old_record'
-       from events where topic = 'conversation:' || tests.id('team') and event = 'member.changed'
+       from events where topic = tests.topic('team') and event = 'member.changed'
         and payload ->> 'user_id' = tests.get_user_id('bob')::text $$,
   $$ values (true, 'INSERT'::text, 'member'::text, tests.get_user_id('bob')::text, 'null'::jsonb) $$,
   'member.changed for Bob: operation INSERT, his role, the new row, no old row.');
 
--- message.created, inbox.updated and the sender's receipt
+-- message.created and inbox.updated (no receipt for the sender: the message says it)
 delete from realtime.messages;
 select tests.authenticate_as('alice');
 select tests.remember('hello', (public.send_message(tests.id('team'), 'c1', 'Hello Bob') -> 'message' ->> 'id')::uuid);
 select tests.clear_authentication();
-select is(tests.event_count('conversation:' || tests.id('team'), 'message.created'), 1,
+select is(tests.event_count(tests.topic('team'), 'message.created'), 1,
           'Sending writes one message.created on the conversation topic.');
 select results_eq(
   $$ select private, extension, payload ->> 'operation', payload ->> 'table', payload ->> 'schema',
@@ -69,15 +72,16 @@ select ok((select bool_and(private and extension = 'broadcast' and (payload ->> 
             where event = 'inbox.updated'),
           'inbox.updated rows are private broadcasts whose payload id is the row id, as realtime.send writes them.');
 select results_eq(
-  $$ select topic, payload - 'id' from events where event = 'receipt' $$,
-  $$ select 'conversation:' || tests.id('team'), jsonb_build_object('conversation_id', tests.id('team'),
-       'user_id', tests.get_user_id('alice'), 'last_read_seq', 1, 'last_delivered_seq', 1) $$,
-  'The sender''s read state moving emits one receipt on the conversation topic.');
-select is((select count(*)::int from events), 4, 'Nothing else was sent: message.created, two inbox.updated, one receipt.');
+  $$ select last_read_seq, last_delivered_seq from public.conversation_members
+      where conversation_id = tests.id('team') and user_id = tests.get_user_id('alice') $$,
+  $$ values (1::bigint, 1::bigint) $$,
+  'The sender has read and received their own message.');
+select is((select count(*)::int from events), 3,
+          'Nothing else was sent: message.created and two inbox.updated, no receipt for the sender.');
 select results_eq(
   $$ select event from realtime.messages order by ctid $$,
-  $$ values ('message.created'::text), ('receipt'), ('inbox.updated'), ('inbox.updated') $$,
-  'They are written (and so streamed) in this order: the message, the sender''s receipt, the inbox updates.');
+  $$ values ('message.created'::text), ('inbox.updated'), ('inbox.updated') $$,
+  'They are written (and so streamed) in this order: the message, then the inbox updates.');
 
 -- a retry and a refused send emit nothing
 delete from realtime.messages;
@@ -93,7 +97,7 @@ select public.mark_delivered(tests.id('team'), 1);
 select tests.clear_authentication();
 select results_eq(
   $$ select topic, event, private, payload - 'id' from events $$,
-  $$ select 'conversation:' || tests.id('team'), 'receipt'::text, true, jsonb_build_object('conversation_id', tests.id('team'),
+  $$ select tests.topic('team'), 'receipt'::text, true, jsonb_build_object('conversation_id', tests.id('team'),
        'user_id', tests.get_user_id('bob'), 'last_read_seq', 0, 'last_delivered_seq', 1) $$,
   'mark_delivered emits one private receipt, and no inbox update.');
 delete from realtime.messages;
@@ -125,7 +129,7 @@ select results_eq(
   $$ select private, payload ->> 'operation', payload -> 'record' ->> 'body', (payload -> 'record' ->> 'change_seq')::bigint,
             payload -> 'record' ->> 'edited_at' is not null, payload -> 'old_record' ->> 'id',
             payload -> 'old_record' -> 'body', payload -> 'old_record' -> 'metadata'
-       from events where topic = 'conversation:' || tests.id('team') and event = 'message.updated' $$,
+       from events where topic = tests.topic('team') and event = 'message.updated' $$,
   $$ values (true, 'UPDATE'::text, 'Hello, Bob!'::text, 2::bigint, true, tests.id('hello')::text, 'null'::jsonb, 'null'::jsonb) $$,
   'An edit emits message.updated with the new record; old_record never carries the previous body or metadata.');
 select is(tests.event_count('user:' || tests.get_user_id('bob'), 'inbox.updated'), 1,
@@ -158,7 +162,7 @@ select public.add_reaction(tests.id('newer'), '👍');
 select tests.clear_authentication();
 select results_eq(
   $$ select topic, event, private, payload - 'id' from events $$,
-  $$ select 'conversation:' || tests.id('team'), 'reaction.changed'::text, true, jsonb_build_object(
+  $$ select tests.topic('team'), 'reaction.changed'::text, true, jsonb_build_object(
        'conversation_id', tests.id('team'), 'message_id', tests.id('newer'), 'seq', 2,
        'change_seq', (select change_seq from public.messages where id = tests.id('newer')),
        'user_id', tests.get_user_id('bob'), 'emoji', '👍', 'action', 'added',
@@ -248,7 +252,7 @@ select public.send_message(tests.id('big'), 'b1', 'to a crowd');
 select tests.clear_authentication();
 select is((select count(*)::int from events where event = 'inbox.updated'), 0,
           'A message to a group of 101 sends no inbox.updated: members follow it by its topic.');
-select is(tests.event_count('conversation:' || tests.id('big'), 'message.created'), 1,
+select is(tests.event_count(tests.topic('big'), 'message.created'), 1,
           'The big group still gets its message.created on the conversation topic.');
 
 -- the sender's own inbox is refreshed by mark_read on other devices even in big groups

@@ -1,6 +1,6 @@
 -- list_inbox: the caller's conversations, newest message first, keyset-paginated.
 begin;
-select plan(22);
+select plan(29);
 
 select tests.create_user('alice');
 select tests.create_user('bob');
@@ -77,6 +77,23 @@ select public.mark_read(tests.id('team'), 2);
 select is((select unread_count from public.list_inbox() where conversation_id = tests.id('team')), 0::bigint,
           'Once Bob reads the group, its unread count is 0.');
 
+-- the current topics, and one conversation or its members by id
+select results_eq(
+  $$ select topic, live_topic from public.list_inbox() where conversation_id = tests.id('team') $$,
+  $$ values ('conversation:' || tests.id('team') || ':1', 'live:' || tests.id('team') || ':1') $$,
+  'Each inbox entry names the conversation''s current topics.');
+select is((select to_jsonb(e) from public.get_conversation(tests.id('team')) e),
+          (select to_jsonb(e) from public.list_inbox() e where conversation_id = tests.id('team')),
+          'get_conversation gives the same entry as list_inbox.');
+select results_eq(
+  $$ select user_id, role, display_name, last_read_seq from public.list_members(tests.id('team')) $$,
+  $$ select u.id, case when u.identifier = 'alice' then 'owner' else 'member' end, u.identifier::text,
+            case when u.identifier = 'bob' then 2::bigint else (select last_read_seq from public.conversation_members
+                                                               where conversation_id = tests.id('team') and user_id = u.id) end
+       from tests.users u join public.conversation_members m on m.user_id = u.id and m.conversation_id = tests.id('team')
+      order by m.joined_at, m.user_id $$,
+  'list_members gives each member''s role, name and read state.');
+
 -- as mallory (not a member)
 select tests.authenticate_as('mallory');
 select is_empty($$ select * from public.list_inbox() $$, 'Mallory''s inbox is empty.');
@@ -84,6 +101,15 @@ select is((select count(*)::int from public.list_inbox('2999-01-01T00:00:00.0000
           'Any cursor gives Mallory nothing either.');
 
 -- as anon
+select tests.throws_api_error($$ select public.get_conversation(tests.id('team')) $$, 403, 'not_a_member',
+                              'You are not a member of this conversation.', 'Mallory cannot get the group.');
+select tests.throws_api_error($$ select * from public.list_members(tests.id('team')) $$, 403, 'not_a_member',
+                              'You are not a member of this conversation.', 'Mallory cannot list its members.');
+select tests.throws_api_error($$ select public.get_conversation(gen_random_uuid()) $$, 404, 'conversation_not_found',
+                              'There is no conversation with this id.', 'An unknown conversation is 404.');
+select tests.throws_api_error($$ select public.get_conversation(null) $$, 400, 'invalid_argument',
+                              'conversation_id is required.', 'A null id is 400.');
+
 select tests.authenticate_as_anon();
 select throws_ok($$ select * from public.list_inbox() $$, '42501', 'permission denied for function list_inbox',
                  'Anon has no inbox.');

@@ -24,7 +24,7 @@ select results_eq(
              'offer', 'v=0 offer') $$,
   'The offer is one private signal row on Bob''s user topic, naming Alice, the conversation and the type.');
 select is(tests.event_count('user:' || tests.get_user_id('alice'), 'signal'), 0, 'Nothing goes to the sender''s topic.');
-select is(tests.event_count('conversation:' || tests.id('call'), 'signal'), 0, 'Nothing goes to the conversation topic.');
+select is(tests.event_count(tests.topic('call'), 'signal'), 0, 'Nothing goes to the conversation topic.');
 
 -- as bob, answering, then ICE and bye
 select tests.authenticate_as('bob');

@@ -100,8 +100,9 @@ async function cursors(conversationId: string) {
 async function createdEvents(conversationId: string, messageId?: string) {
   const { rows } = await db.query<{ count: number }>(
     `select count(*)::int as count from realtime.messages
-      where topic = $1 and event = 'message.created' and ($2::text is null or payload -> 'record' ->> 'id' = $2)`,
-    [`conversation:${conversationId}`, messageId ?? null],
+      where topic = (select topic from public.conversations where id = $1)
+        and event = 'message.created' and ($2::text is null or payload -> 'record' ->> 'id' = $2)`,
+    [conversationId, messageId ?? null],
   );
   return rows[0]?.count ?? 0;
 }

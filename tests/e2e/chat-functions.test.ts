@@ -59,6 +59,13 @@ async function directConversation(a: TestUser, b: TestUser): Promise<string> {
   return (data as { id: string }).id;
 }
 
+/** The conversation's current server topic (conversation:<id>:<epoch>), as `user` learns it. */
+async function topicOf(user: TestUser, conversationId: string): Promise<string> {
+  const { data, error } = await user.client.rpc('get_conversation', { conversation_id: conversationId });
+  if (error) throw new Error(error.message);
+  return (data as { topic: string }).topic;
+}
+
 async function groupConversation(owner: TestUser, others: TestUser[], title = 'Group'): Promise<string> {
   const { data, error } = await owner.client.rpc('create_group_conversation', {
     title,
@@ -85,7 +92,7 @@ describe('send-message and mark-read', () => {
   beforeAll(async () => {
     [alice, bob] = await Promise.all([newUser(), newUser()]);
     conversationId = await directConversation(alice, bob);
-    bobConversation = await listen(bob, `conversation:${conversationId}`);
+    bobConversation = await listen(bob, await topicOf(bob, conversationId));
     bobInbox = await listen(bob, `user:${bob.id}`);
   });
 
@@ -117,7 +124,7 @@ describe('send-message and mark-read', () => {
   });
 
   it("mark-read sends Alice a receipt and tells Bob's other device the unread count is 0", async () => {
-    const aliceConversation = await listen(alice, `conversation:${conversationId}`);
+    const aliceConversation = await listen(alice, await topicOf(alice, conversationId));
     const bobOtherDevice = createStackClient(stack);
     const signIn = await bobOtherDevice.auth.signInWithPassword({ email: bob.email, password: bob.password });
     expect(signIn.error).toBeNull();
@@ -207,7 +214,9 @@ describe('concurrent senders', () => {
     const users = await Promise.all(Array.from({ length: 5 }, () => newUser()));
     const [owner, ...others] = users as [TestUser, ...TestUser[]];
     const conversationId = await groupConversation(owner, others, 'Busy group');
-    const boxes = await Promise.all(users.map((user) => listen(user, `conversation:${conversationId}`)));
+    const boxes = await Promise.all(
+      users.map(async (user) => listen(user, await topicOf(user, conversationId))),
+    );
 
     const results = await Promise.all(
       users.flatMap((user, u) =>
@@ -245,7 +254,7 @@ describe('who may send', () => {
   it('a non-member gets 403 not_a_member; nothing is written or broadcast', async () => {
     const [alice, bob, mallory] = await Promise.all([newUser(), newUser(), newUser()]);
     const conversationId = await directConversation(alice, bob);
-    const bobConversation = await listen(bob, `conversation:${conversationId}`);
+    const bobConversation = await listen(bob, await topicOf(bob, conversationId));
     const clientId = randomUUID();
 
     const refused = await call(mallory, 'send-message', {
