@@ -1,6 +1,6 @@
 -- Blocking: a blocked pair can neither open a direct conversation nor write to the one they share.
 begin;
-select plan(32);
+select plan(40);
 
 select tests.create_user('alice');
 select tests.create_user('bob');
@@ -88,6 +88,37 @@ select throws_ok($$ select public.block_user(tests.get_user_id('alice')) $$, '42
                  'Anon cannot block.');
 select throws_ok($$ select public.unblock_user(tests.get_user_id('alice')) $$, '42501',
                  'permission denied for function unblock_user', 'Anon cannot unblock.');
+
+-- groups: nobody puts into a group someone they blocked or who blocked them (either way)
+select tests.authenticate_as('carol');
+select tests.throws_api_error($$ select public.create_group_conversation('Pals', array[tests.get_user_id('mallory')]) $$,
+                              403, 'blocked', 'You cannot add this user.',
+                              'Carol cannot create a group with Mallory, whom she blocked.');
+select is((tests.error_of($$ select public.create_group_conversation('Pals',
+             array[tests.get_user_id('alice'), tests.get_user_id('mallory')]) $$) -> 'details' -> 'user_ids'),
+          jsonb_build_array(tests.get_user_id('mallory')), 'The error names the blocked users, and only them.');
+select tests.authenticate_as('mallory');
+select tests.throws_api_error($$ select public.create_group_conversation('Hi', array[tests.get_user_id('carol')]) $$,
+                              403, 'blocked', 'You cannot add this user.',
+                              'Mallory cannot create a group with Carol, who blocked her.');
+select tests.remember('mallorys', (select id from public.create_group_conversation('Mine', array[tests.get_user_id('alice')])));
+select tests.throws_api_error($$ select public.add_conversation_members(tests.id('mallorys'), array[tests.get_user_id('carol')]) $$,
+                              403, 'blocked', 'You cannot add this user.',
+                              'Mallory cannot add Carol, who blocked her, to her group.');
+select tests.authenticate_as('carol');
+select tests.remember('carols', (select id from public.create_group_conversation('Ours', array[tests.get_user_id('alice')])));
+select tests.throws_api_error(
+  $$ select public.add_conversation_members(tests.id('carols'), array[tests.get_user_id('bob'), tests.get_user_id('mallory')]) $$,
+  403, 'blocked', 'You cannot add this user.', 'Carol cannot add Mallory, whom she blocked, to her group.');
+select tests.clear_authentication();
+select is((select count(*)::int from public.conversation_members m
+            where m.conversation_id in (tests.id('mallorys'), tests.id('carols'))), 4,
+          'The refused additions wrote nothing: each group has its two first members only.');
+select is((select count(*)::int from public.conversations where title = 'Pals' or title = 'Hi'), 0,
+          'The refused groups were not created.');
+select tests.authenticate_as('alice');
+select is((select count(*)::int from public.add_conversation_members(tests.id('team'), array[tests.get_user_id('mallory')])), 1,
+          'Blocks between other people do not concern Alice: she adds Mallory to her group with Bob.');
 
 -- seen from the database
 select tests.clear_authentication();
