@@ -1,6 +1,6 @@
 -- Profiles: created at sign-up, readable by signed-in users, editable only by their owner.
 begin;
-select plan(34);
+select plan(39);
 
 select tests.create_user('alice');
 select tests.create_user('bob');
@@ -11,12 +11,12 @@ select is((select display_name from public.profiles where id = tests.get_user_id
           'Sign-up creates a profile named after user_metadata.display_name.');
 insert into auth.users (id, email, raw_user_meta_data)
 values ('a0000000-0000-4000-8000-000000000001', 'zoe.smith@example.test', '{}');
-select is((select display_name from public.profiles where id = 'a0000000-0000-4000-8000-000000000001'), 'zoe.smith',
-          'Without a display name the profile is named after the email''s local part.');
+select is((select display_name from public.profiles where id = 'a0000000-0000-4000-8000-000000000001'), 'User a00000',
+          'Without a display name the profile is named "User" and the start of its id, never after the email.');
 insert into auth.users (id, email, raw_user_meta_data, is_anonymous)
 values ('a0000000-0000-4000-8000-000000000002', null, '{}', true);
-select is((select display_name from public.profiles where id = 'a0000000-0000-4000-8000-000000000002'), 'Guest',
-          'An anonymous user without email is named Guest.');
+select is((select display_name from public.profiles where id = 'a0000000-0000-4000-8000-000000000002'), 'User a00000',
+          'An anonymous user without a display name is named the same way.');
 insert into auth.users (id, email, raw_user_meta_data)
 values ('a0000000-0000-4000-8000-000000000003', 'long@example.test', jsonb_build_object('display_name', repeat('n', 100)));
 select is((select char_length(display_name) from public.profiles where id = 'a0000000-0000-4000-8000-000000000003'), 64,
@@ -75,6 +75,17 @@ select results_eq($$ select display_name from public.search_profiles('BOBB') $$,
 select is((select count(*)::int from public.search_profiles('%')), 0,
           'Wildcards in the query are matched literally.');
 select is((select count(*)::int from public.search_profiles('o', max_rows => 1)), 1, 'max_rows caps the results.');
+select results_eq($$ select id from public.search_profiles('Bob@Example.Test') $$,
+                  $$ values (tests.get_user_id('bob')) $$,
+                  'An exact email address (in any case) finds its user.');
+select is((select count(*)::int from public.search_profiles('bob@example')), 0,
+          'Part of an email address finds nobody.');
+select is((select count(*)::int from public.search_profiles('@example.test')), 0,
+          'Nor does the domain alone.');
+select is((select count(*)::int from public.search_profiles('zoe.smith')), 0,
+          'An email''s local part is not a name: the user named after their id is not found by it.');
+select is((select count(*)::int from public.search_profiles('alice@example.test')), 0,
+          'Searching for one''s own address finds nobody.');
 select tests.throws_api_error($$ select public.search_profiles(null) $$, 400, 'invalid_query',
                               'query must have 1 to 100 characters.', 'search_profiles refuses a null query.');
 select tests.throws_api_error($$ select public.search_profiles('  ') $$, 400, 'invalid_query',
