@@ -1,0 +1,54 @@
+-- Who may call the RPC API, and what the others get: every chat RPC acts for a
+-- signed-in user, so a service_role call (no user in its JWT) is a clean 401
+-- not_authenticated, and anon is refused before any function body runs. No answer
+-- names an internal (private) helper.
+begin;
+select plan(4);
+
+-- Calls every function of the public schema with null arguments as `role` and returns
+-- {function: error} for each (the API error's status and code, or the SQLSTATE and message).
+create function pg_temp.errors_of_every_rpc(role text, claims jsonb)
+returns table (function_name text, error jsonb)
+language plpgsql
+as $$
+declare
+  rpc record;
+begin
+  for rpc in
+    select p.proname, p.pronargs from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+     where n.nspname = 'public' order by p.proname
+  loop
+    perform set_config('role', role, true);
+    perform set_config('request.jwt.claims', claims::text, true);
+    function_name := rpc.proname;
+    error := tests.error_of(format('select public.%I(%s)', rpc.proname,
+                                   (select coalesce(string_agg('null', ', '), '') from generate_series(1, rpc.pronargs))));
+    perform set_config('role', 'postgres', true);
+    return next;
+  end loop;
+end
+$$;
+
+select is((select count(*)::int from pg_temp.errors_of_every_rpc('service_role', '{"role": "service_role"}')), 24,
+          'There are 24 RPCs.');
+select is_empty(
+  $$ select function_name, error from pg_temp.errors_of_every_rpc('service_role', '{"role": "service_role"}')
+      where error is distinct from jsonb_build_object('status', 401, 'code', 'not_authenticated',
+                                                      'message', 'Sign in to use the chat API.', 'details', null,
+                                                      'hint', null, 'headers', '{}'::jsonb) $$,
+  'Every RPC called with the service_role key answers 401 not_authenticated.');
+select is_empty(
+  $$ select function_name, error from pg_temp.errors_of_every_rpc('anon', '{"role": "anon"}')
+      where error is distinct from jsonb_build_object('sqlstate', '42501',
+                                                      'message', format('permission denied for function %s', function_name)) $$,
+  'Anon may call no RPC: each refuses with permission denied for that public function.');
+select is_empty(
+  $$ select function_name, error from pg_temp.errors_of_every_rpc('service_role', '{"role": "service_role"}')
+      where error::text ~ 'private|require_|raise_error'
+     union all
+     select function_name, error from pg_temp.errors_of_every_rpc('anon', '{"role": "anon"}')
+      where error::text ~ 'private|require_|raise_error' $$,
+  'No answer names an internal helper.');
+
+select * from finish();
+rollback;
