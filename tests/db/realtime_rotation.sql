@@ -2,7 +2,7 @@
 -- conversation's topic epoch on, so that the former member's open channel hears
 -- nothing more, while the others are told where to go and lose nothing.
 begin;
-select plan(22);
+select plan(24);
 
 select tests.create_user('alice');
 select tests.create_user('bob');
@@ -119,6 +119,24 @@ select is((select count(*)::int from public.conversations where id = tests.id('t
           'The last one out deleted the group.');
 select is((select count(*)::int from events where event = 'conversation.rotated'), 0,
           'A conversation that is gone announces no rotation.');
+
+-- one statement removing several members rotates once
+select tests.create_user('lee');
+select tests.create_user('max');
+select tests.create_user('ned');
+select tests.authenticate_as('lee');
+select tests.remember('crew', (select id from public.create_group_conversation('Crew',
+  array[tests.get_user_id('max'), tests.get_user_id('ned')])));
+select tests.clear_authentication();
+delete from realtime.messages;
+delete from public.conversation_members
+ where conversation_id = tests.id('crew') and user_id in (tests.get_user_id('max'), tests.get_user_id('ned'));
+select is((select topic_epoch from public.conversations where id = tests.id('crew')), 2,
+          'Removing two members in one statement moves the epoch once.');
+select results_eq(
+  $$ select event, count(*)::int from events group by event order by event $$,
+  $$ values ('conversation.removed'::text, 2), ('conversation.rotated', 2), ('member.changed', 2) $$,
+  'Each former member is announced and told, and the rotation goes out once on the old topic and to Lee.');
 
 -- a direct conversation is never rotated (its members cannot change)...
 select tests.authenticate_as('alice');
