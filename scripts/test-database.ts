@@ -1,17 +1,18 @@
 // A database for the SQL test suites, prepared as a Supabase project would be:
-// platform schemas, migrations and seed, then pgTAP and our tests helpers.
+// platform schemas, migrations and seed, then pgTAP and our tests helpers (and,
+// where there is a superuser, the helpers that need it).
 // By default a throwaway embedded cluster. With a PostgreSQL bin folder (Debian's
 // 15) a throwaway cluster of that version, handed to the emulator by URL — the
 // path a user takes with SUPABASE_DB_URL. With SUPABASE_DB_URL set (and no bin
 // folder asked for), that database itself, e.g. a real Supabase project's.
 
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { Logger } from '../emulator/log.ts';
-import { type Cluster, SUPERUSER, startCluster } from '../emulator/postgres/cluster.ts';
+import { type Cluster, embeddedBinDir, SUPERUSER, startCluster } from '../emulator/postgres/cluster.ts';
 import { type Database, openDatabase } from '../emulator/postgres/database.ts';
+import { withClient } from '../emulator/postgres/platform.ts';
 import { freePort, PROJECT_DIR } from '../emulator/stack.ts';
 
 export async function withDatabaseForTests<T>(
@@ -51,6 +52,7 @@ export async function withDatabaseForTests<T>(
         adminUrl: cluster.url(SUPERUSER),
       });
     } else {
+      providePgtapFiles(await embeddedBinDir(), options.log);
       db = await openDatabase({ projectDir: PROJECT_DIR, log: options.log, dataDir, port, ephemeral: true });
     }
     await prepareForTests(db, options.plpgsqlCheck ?? false);
@@ -63,20 +65,30 @@ export async function withDatabaseForTests<T>(
 }
 
 async function prepareForTests(db: Database, plpgsqlCheck: boolean): Promise<void> {
-  const admin = new pg.Client({ connectionString: db.adminUrl ?? db.url });
-  await admin.connect();
-  try {
+  const sql = (file: string) => readFileSync(path.join(PROJECT_DIR, 'sql', 'testing', file), 'utf8');
+  await withClient(db.adminUrl ?? db.url, async (admin) => {
     await admin.query('create extension if not exists pgtap with schema extensions');
     if (plpgsqlCheck)
       await admin.query('create extension if not exists plpgsql_check with schema extensions');
-  } finally {
-    await admin.end();
+  });
+  await withClient(db.url, (client) => client.query(sql('helpers.sql')));
+  if (db.adminUrl) await withClient(db.adminUrl, (admin) => admin.query(sql('superuser.sql')));
+}
+
+/**
+ * Makes pgTAP installable on a server that lacks it by copying the extension
+ * files of Debian's postgresql-15-pgtap (plain SQL, usable by 17 too).
+ */
+export function providePgtapFiles(binDir: string, log: Logger): void {
+  const target = path.join(binDir, '..', 'share', 'postgresql', 'extension');
+  if (!existsSync(target) || existsSync(path.join(target, 'pgtap.control'))) return;
+  const source = '/usr/share/postgresql/15/extension';
+  if (!existsSync(path.join(source, 'pgtap.control'))) {
+    log.warn('pgTAP is not installed (apt-get install postgresql-15-pgtap); database tests cannot run');
+    return;
   }
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    await client.query(readFileSync(path.join(PROJECT_DIR, 'sql', 'testing', 'helpers.sql'), 'utf8'));
-  } finally {
-    await client.end();
+  for (const file of readdirSync(source)) {
+    if (file.startsWith('pgtap')) copyFileSync(path.join(source, file), path.join(target, file));
   }
+  log.info('made pgTAP available to the embedded PostgreSQL');
 }

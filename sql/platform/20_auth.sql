@@ -1,8 +1,11 @@
 -- Platform stand-in: the auth schema (Supabase Auth / GoTrue), limited to what
--- application SQL and the emulator's auth service use. Owned by supabase_auth_admin.
+-- application SQL and the emulator's auth service use. As on the platform, the schema
+-- belongs to supabase_admin and its objects to supabase_auth_admin (Auth's own role, which
+-- runs Auth's migrations); postgres may use them but not create objects in auth.
 
-create schema auth authorization supabase_auth_admin;
+create schema auth authorization supabase_admin;
 grant usage on schema auth to postgres, anon, authenticated, service_role;
+grant all on schema auth to supabase_auth_admin;
 
 set role supabase_auth_admin;
 
@@ -116,6 +119,7 @@ $$;
 
 reset role;
 
--- The dashboard role manages auth data (and hangs triggers on auth.users), as on the platform.
-grant all on all tables in schema auth to postgres;
-grant all on all sequences in schema auth to postgres;
+-- The dashboard roles manage auth data (and hang triggers on auth.users), as on the platform.
+grant all on all tables in schema auth to postgres, dashboard_user;
+grant all on all sequences in schema auth to postgres, dashboard_user;
+grant all on all routines in schema auth to postgres, dashboard_user;

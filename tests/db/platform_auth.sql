@@ -1,9 +1,14 @@
 -- The auth schema stand-in: the users table apps rely on and the claim helpers.
 begin;
-select plan(21);
+select plan(24);
 
-select schema_owner_is('auth', 'supabase_auth_admin', 'supabase_auth_admin owns the auth schema');
+select schema_owner_is('auth', 'supabase_admin', 'supabase_admin owns the auth schema');
 select table_owner_is('auth', 'users', 'supabase_auth_admin', 'supabase_auth_admin owns auth.users');
+select function_owner_is('auth', 'uid', array[]::text[], 'supabase_auth_admin', 'supabase_auth_admin owns auth.uid()');
+select ok(has_schema_privilege('postgres', 'auth', 'usage') and not has_schema_privilege('postgres', 'auth', 'create'),
+          'postgres may use the auth schema but not create objects in it');
+select ok(has_table_privilege('postgres', 'auth.users', 'select') and has_table_privilege('postgres', 'auth.users', 'trigger'),
+          'postgres may read auth.users and hang triggers on it');
 select col_type_is('auth', 'users', 'id', 'uuid', 'auth.users.id is a uuid');
 select col_is_pk('auth', 'users', 'id', 'auth.users.id is the primary key');
 select col_type_is('auth', 'users', 'email', 'character varying(255)', 'auth.users.email is varchar(255)');

@@ -288,18 +288,21 @@ select set_eq(
         'reactions', 'created_at', 'edited_at', 'deleted_at'],
   'message.created''s record holds exactly the message columns.');
 
--- a lost event never fails the write (no partition for today: the platform drops the event)
+-- a lost event never fails the write (no partition for today: the platform drops the event).
+-- Only the partitions' owner can take today's away, so this needs the tests' superuser helper.
 delete from realtime.messages;
-do $$
-begin
-  execute format('drop table realtime.%I', 'messages_' || to_char((now() at time zone 'utc')::date, 'YYYY_MM_DD'));
-end
-$$;
+select to_regprocedure('tests.drop_todays_realtime_partition()') is not null as superuser_helpers \gset
+\if :superuser_helpers
+select tests.drop_todays_realtime_partition();
 select tests.authenticate_as('alice');
 select is((public.send_message(tests.id('small'), 's2', 'into the void') -> 'created')::boolean, true,
           'Without a partition for today the message is still stored (its events are lost, as on the platform).');
 select tests.clear_authentication();
 select is((select count(*)::int from events), 0, 'No event could be written.');
+\else
+select skip('dropping a partition needs the superuser, which a Supabase project does not give: '
+            'the lost-partition tests run on the emulator only', 2);
+\endif
 
 select * from finish();
 rollback;
