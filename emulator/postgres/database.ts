@@ -1,12 +1,15 @@
 // The emulator's database: either a cluster it runs itself (embedded
 // PostgreSQL 17 by default) or an existing database given by URL. Either way it
 // ends up with the platform schemas, today's realtime partitions, and the
-// project's migrations and seed applied.
+// project's migrations and seed applied. The partitions are kept, as the
+// platform's Realtime server keeps them, only where the emulator has the
+// superuser (its own cluster, or SUPABASE_DB_ADMIN_URL); in a Supabase project
+// the platform does it.
 
 import type { Logger } from '../log.ts';
 import { type Cluster, embeddedBinDir, SUPERUSER, startCluster } from './cluster.ts';
 import { pushMigrations } from './migrate.ts';
-import { ensurePlatform, maintainRealtimePartitions, providePgtapFiles } from './platform.ts';
+import { ensurePlatform, maintainRealtimePartitions } from './platform.ts';
 
 export interface DatabaseOptions {
   projectDir: string;
@@ -30,10 +33,11 @@ export interface Database {
   /** Connections the services make, as the platform's service roles where possible. */
   readonly authUrl: string;
   readonly restUrl: string;
+  /** The Realtime server's: the superuser, as on the platform (else postgres, which may replicate). */
   readonly realtimeUrl: string;
   readonly cluster: Cluster | undefined;
   readonly version: number;
-  /** Re-creates today's realtime partitions (called daily while running). */
+  /** Keeps the realtime partitions around today (called hourly while running); a no-op without the superuser. */
   maintain(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -51,7 +55,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     if (!options.dataDir || options.port === undefined)
       throw new Error('a data folder and a port are required');
     const binDir = options.binDir ?? (await embeddedBinDir());
-    providePgtapFiles(binDir, log);
     cluster = await startCluster({
       binDir,
       dataDir: options.dataDir,
@@ -67,10 +70,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
   try {
     await ensurePlatform({ projectDir: options.projectDir, url, adminUrl, log });
-    const maintain = () =>
-      maintainRealtimePartitions(adminUrl ?? url, log).catch((error: Error) =>
-        log.warn(`could not maintain realtime.messages partitions: ${error.message}`),
-      );
+    const superuserUrl = adminUrl;
+    const maintain = superuserUrl
+      ? () =>
+          maintainRealtimePartitions(superuserUrl, log).catch((error: Error) =>
+            log.warn(`could not maintain realtime.messages partitions: ${error.message}`),
+          )
+      : async () => undefined;
     await maintain();
     await pushMigrations({ projectDir: options.projectDir, dbUrl: url, log });
     const version = cluster?.version ?? (await serverVersion(url));
@@ -79,7 +85,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       adminUrl,
       authUrl: roleUrl('supabase_auth_admin'),
       restUrl: roleUrl('authenticator'),
-      realtimeUrl: roleUrl('supabase_realtime_admin'),
+      realtimeUrl: adminUrl ?? url,
       cluster,
       version,
       maintain,

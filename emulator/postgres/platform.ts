@@ -1,8 +1,8 @@
 // The Supabase-managed parts of the database: the stand-in schemas from
 // sql/platform (installed only where missing), the daily partitions of
-// realtime.messages (as the Realtime server keeps them), and pgTAP.
+// realtime.messages (as the Realtime server keeps them).
 
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log.ts';
@@ -13,9 +13,14 @@ const STAND_IN: { file: string; present: string }[] = [
   { file: '10_database.sql', present: `to_regnamespace('extensions') is not null` },
   { file: '20_auth.sql', present: `to_regprocedure('auth.uid()') is not null` },
   { file: '30_realtime.sql', present: `to_regclass('realtime.messages') is not null` },
+  // Where supautils is loaded (a Supabase database), it grants this itself.
+  {
+    file: '40_policy_grants.sql',
+    present: `to_regnamespace('supabase_emulator') is not null or current_setting('supautils.policy_grants', true) is not null`,
+  },
 ];
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -74,60 +79,46 @@ export async function ensurePlatform(options: {
   return 'installed';
 }
 
-function utcDay(offsetDays: number): Date {
-  const now = new Date();
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + offsetDays));
-}
+const DAY_MS = 24 * 60 * 60 * 1000;
 
-const isoDay = (day: Date) => day.toISOString().slice(0, 10);
+/** The UTC date `offsetDays` from `now`, as YYYY-MM-DD. */
+const utcDay = (now: Date, offsetDays: number) =>
+  new Date(now.getTime() + offsetDays * DAY_MS).toISOString().slice(0, 10);
 
 /**
  * Creates the partitions of realtime.messages for yesterday .. today+3 (UTC) and
- * drops those older than 72 hours, as the Realtime server does. Runs as the
- * table's owner role.
+ * drops those of days before now − 72 hours, as the Realtime server does: as the
+ * superuser, each new partition then given to supabase_realtime_admin. `now` is the
+ * clock (tests pass another day).
  */
-export async function maintainRealtimePartitions(url: string, log: Logger): Promise<void> {
-  await withClient(url, async (client) => {
-    await client.query('set role supabase_realtime_admin');
+export async function maintainRealtimePartitions(
+  superuserUrl: string,
+  log: Logger,
+  now = new Date(),
+): Promise<void> {
+  await withClient(superuserUrl, async (client) => {
     for (let offset = -1; offset <= 3; offset++) {
-      const from = utcDay(offset);
-      const to = utcDay(offset + 1);
-      const name = `messages_${isoDay(from).replaceAll('-', '_')}`;
+      const [from, to] = [utcDay(now, offset), utcDay(now, offset + 1)];
+      const name = `messages_${from.replaceAll('-', '_')}`;
+      await client.query('begin');
       await client.query(
         `create table if not exists realtime.${name} partition of realtime.messages
-           for values from ('${isoDay(from)}') to ('${isoDay(to)}')`,
+           for values from ('${from}') to ('${to}')`,
       );
+      await client.query(`alter table realtime.${name} owner to supabase_realtime_admin`);
+      await client.query('commit');
     }
     const { rows } = await client.query<{ name: string }>(
       `select c.relname as name from pg_inherits i
          join pg_class c on c.oid = i.inhrelid
         where i.inhparent = 'realtime.messages'::regclass`,
     );
-    const oldest = isoDay(utcDay(-3)).replaceAll('-', '_');
+    const oldest = `messages_${utcDay(now, -3).replaceAll('-', '_')}`;
     for (const { name } of rows) {
-      const day = /^messages_(\d{4}_\d{2}_\d{2})$/.exec(name)?.[1];
-      if (day && day < oldest) {
-        await client.query(`drop table realtime.${name}`);
+      if (/^messages_\d{4}_\d{2}_\d{2}$/.test(name) && name < oldest) {
+        await client.query(`drop table if exists realtime.${name}`);
         log.info(`dropped old realtime partition ${name}`);
       }
     }
   });
-}
-
-/**
- * Makes pgTAP installable on a server that lacks it by copying the extension
- * files of Debian's postgresql-15-pgtap (plain SQL, usable by 17 too).
- */
-export function providePgtapFiles(binDir: string, log: Logger): void {
-  const target = path.join(binDir, '..', 'share', 'postgresql', 'extension');
-  if (!existsSync(target) || existsSync(path.join(target, 'pgtap.control'))) return;
-  const source = '/usr/share/postgresql/15/extension';
-  if (!existsSync(path.join(source, 'pgtap.control'))) {
-    log.warn('pgTAP is not installed (apt-get install postgresql-15-pgtap); database tests cannot run');
-    return;
-  }
-  for (const file of readdirSync(source)) {
-    if (file.startsWith('pgtap')) copyFileSync(path.join(source, file), path.join(target, file));
-  }
-  log.info('made pgTAP available to the embedded PostgreSQL');
 }

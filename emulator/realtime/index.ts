@@ -37,7 +37,7 @@ export type { RealtimeLimits } from './limits.ts';
 
 export interface RealtimeDeps {
   keys: Keys;
-  /** The server's own database role: supabase_realtime_admin (REPLICATION, owner of realtime.messages). */
+  /** The server's own database connection: supabase_admin, as on the platform (it replicates, probes, replays). */
   dbUrl: string;
   log: Logger;
   limits?: Partial<RealtimeLimits>;

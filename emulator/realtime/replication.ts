@@ -1,7 +1,8 @@
 // Broadcast from Database: inserts into realtime.messages arrive here through
 // logical replication, as on the platform — the publication
 // supabase_realtime_messages_publication, a TEMPORARY slot with the built-in
-// pgoutput plugin — and are handed on one by one, after commit, never for a
+// pgoutput plugin, connected as the server's role (supabase_admin) — and are
+// handed on one by one, after commit, never for a
 // rolled-back transaction. Nothing is queued: a row nobody listens to is
 // dropped at once, and every position is acknowledged so the slot never holds
 // WAL back. When the connection is lost (e.g. PostgreSQL restarts) the stream
@@ -16,6 +17,14 @@ import type { Logger } from '../log.ts';
 import { decodeCopyData, decodePgOutput, type Relation, standbyStatus, type TupleValue } from './pgoutput.ts';
 
 export const PUBLICATION = 'supabase_realtime_messages_publication';
+
+/**
+ * Whether a relation of the stream is realtime.messages. The publication has no
+ * publish_via_partition_root, so rows arrive named by their daily partition
+ * (realtime.messages_2026_12_01).
+ */
+export const isMessagesRelation = (relation: Pick<Relation, 'namespace' | 'name'>) =>
+  relation.namespace === 'realtime' && /^messages(_\d{4}_\d{2}_\d{2})?$/.test(relation.name);
 
 /** An inserted realtime.messages row, as the platform reads it. */
 export interface MessageRow {
@@ -49,7 +58,7 @@ export interface ReplicationStream {
 }
 
 export interface ReplicationOptions {
-  /** A connection with the REPLICATION attribute (the platform uses supabase_realtime_admin). */
+  /** A connection that may replicate (the platform's server connects as supabase_admin). */
   url: string;
   log: Logger;
   onRow(row: MessageRow): void;
@@ -184,7 +193,7 @@ export function startReplication(options: ReplicationOptions): ReplicationStream
         scheduleAck();
       } else if (decoded.tag === 'insert') {
         const relation = relations.get(decoded.relationId);
-        if (relation?.namespace !== 'realtime' || !relation.name.startsWith('messages')) return;
+        if (!relation || !isMessagesRelation(relation)) return;
         rowsReceived += 1;
         const result = toMessageRow(relation, decoded.values);
         if (!result.ok) {
@@ -208,9 +217,7 @@ export function startReplication(options: ReplicationOptions): ReplicationStream
       );
       if (rows.length === 0) {
         log.warn(`publication ${PUBLICATION} is missing; creating it`);
-        await current.query(
-          `create publication ${PUBLICATION} for table realtime.messages with (publish_via_partition_root = true)`,
-        );
+        await current.query(`create publication ${PUBLICATION} for table realtime.messages`);
       }
       await current.query(`CREATE_REPLICATION_SLOT ${slotName} TEMPORARY LOGICAL pgoutput NOEXPORT_SNAPSHOT`);
       const started = new Promise<void>((resolve) => connection.once('replicationStart', () => resolve()));
