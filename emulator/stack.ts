@@ -17,7 +17,7 @@ import { createLogger, type Logger, quietLogger } from './log.ts';
 import { type Database, openDatabase } from './postgres/database.ts';
 import { type RealtimeLimits, type RealtimeService, startRealtime } from './realtime/index.ts';
 import { type RestService, startRest } from './rest/service.ts';
-import { createUser, type TestUser } from './testing.ts';
+import type { TestUser } from './testing.ts';
 
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -79,7 +79,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-// Children must not outlive us, even when we exit without stop().
+// Children must not outlive us, even when we exit without stop() (SIGINT: PostgreSQL's
+// fast shutdown; Deno exits on it).
 const running = new Set<Stack>();
 let exitHookInstalled = false;
 function installExitHook() {
@@ -87,8 +88,7 @@ function installExitHook() {
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const stack of running) {
-      const pid = stack.database.cluster?.pid;
-      if (pid) {
+      for (const pid of stack.processIds()) {
         try {
           process.kill(pid, 'SIGINT');
         } catch {
@@ -229,7 +229,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       functionNames: functions?.names ?? [],
       processIds: () =>
         [database.cluster?.pid, functions?.pid].filter((pid): pid is number => pid !== undefined),
-      createUser: (userOptions) => createUser({ url: gateway.url, anonKey: keys.anonKey }, userOptions),
+      // Loaded on first use: supabase-js is for tests, `npm start` does not need it.
+      createUser: async (userOptions) =>
+        (await import('./testing.ts')).createUser({ url: gateway.url, anonKey: keys.anonKey }, userOptions),
       stop: async () => {
         running.delete(stack);
         await cleanup();

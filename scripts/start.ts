@@ -41,9 +41,14 @@ const rows: [string, string][] = [
   ['service_role key', stack.serviceRoleKey],
 ];
 const width = Math.max(...rows.map(([name]) => name.length));
+const data = process.env.SUPABASE_DB_URL
+  ? 'the signing key (the database is SUPABASE_DB_URL)'
+  : 'the database and the signing key; `npm run reset` wipes them';
 console.log(`\nLocal Supabase emulator started in ${seconds} s.\n`);
 for (const [name, value] of rows) console.log(`${name.padStart(width)}: ${value}`);
-console.log(`\nFunctions: ${stack.functionNames.join(', ') || 'none'}. Press Ctrl-C to stop.\n`);
+console.log(`\nFunctions: ${stack.functionNames.join(', ') || 'none'}`);
+console.log(`Data: ${dataDir} (${data})`);
+console.log('Stop: Ctrl-C, or SIGTERM to this process or to npm\n');
 
 let stopping = false;
 const stop = async (signal: string) => {
