@@ -1,6 +1,7 @@
 // Helpers for test suites and scripts: signed-in supabase-js clients for fresh
-// users of a running stack. Node 20 has no global WebSocket, so the clients
-// are given the `ws` implementation for Realtime.
+// users of a running stack. Node 20 has no global WebSocket, so there the
+// clients are given the `ws` implementation for Realtime (what a user stuck on
+// Node 20 does too); on Node 22 and later they use the built-in one.
 
 import { randomUUID } from 'node:crypto';
 import { createClient, type Session, type SupabaseClient } from '@supabase/supabase-js';
@@ -24,7 +25,7 @@ export interface TestUser {
 export function createStackClient(stack: StackInfo, key = stack.anonKey): SupabaseClient {
   return createClient(stack.url, key, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket },
+    realtime: globalThis.WebSocket ? {} : { transport: WebSocket as unknown as typeof globalThis.WebSocket },
   });
 }
 

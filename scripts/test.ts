@@ -2,7 +2,7 @@
 // totals them all: `N passed, N failed`.
 //
 //   npm test                 everything
-//   npm test -- db e2e       only the named suites (lint, typecheck, deno, db, db15, dblint, e2e)
+//   npm test -- db e2e       only the named suites (lint, typecheck, deno, db, db15, dblint, e2e, e2e22)
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { denoBinary, npmRegistry } from '../emulator/functions/service.ts';
 import { createLogger } from '../emulator/log.ts';
+import type { Database } from '../emulator/postgres/database.ts';
 import { PROJECT_DIR } from '../emulator/stack.ts';
 import { withDatabaseForTests } from './test-database.ts';
 
@@ -46,6 +47,8 @@ function run(
 }
 
 const bin = (name: string) => path.join(PROJECT_DIR, 'node_modules', '.bin', name);
+/** Node.js 22 from the npm registry (tools/node22), for the end-to-end run on it. */
+const NODE_22 = path.join(PROJECT_DIR, 'tools', 'node22', 'node_modules', '.bin', 'node');
 const check = async (
   suite: string,
   command: string,
@@ -71,7 +74,7 @@ export function countPgProve(output: string): { passed: number; failed: number }
   return { passed, failed };
 }
 
-async function pgtap(suite: string, pgBinDir?: string): Promise<Result> {
+async function pgtap(suite: (db: Database) => string, pgBinDir?: string): Promise<Result> {
   return withDatabaseForTests({ pgBinDir, log }, async (db) => {
     const url = new URL(db.url);
     const files = path.join('tests', 'db');
@@ -84,7 +87,7 @@ async function pgtap(suite: string, pgBinDir?: string): Promise<Result> {
     });
     const counts = countPgProve(output);
     if (code !== 0 && counts.failed === 0) counts.failed = 1; // pg_prove itself failed
-    return { suite, ...counts };
+    return { suite: suite(db), ...counts };
   });
 }
 
@@ -116,12 +119,16 @@ async function dbLint(): Promise<Result> {
   );
 }
 
-async function e2e(): Promise<Result> {
-  const suite = 'end to end (Vitest, supabase-js)';
+/** The Vitest suites; `env` can put another Node.js first on the PATH (Vitest and npm run on it). */
+async function e2e(suite: string, env?: NodeJS.ProcessEnv): Promise<Result> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vitest-report-'));
   const report = path.join(dir, 'report.json');
   try {
-    await run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`]);
+    await run(
+      bin('vitest'),
+      ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+      env,
+    );
     if (!existsSync(report)) return { suite, passed: 0, failed: 1, note: 'Vitest wrote no report' };
     const data = JSON.parse(readFileSync(report, 'utf8')) as {
       numPassedTests: number;
@@ -165,7 +172,12 @@ const suites: Record<string, () => Promise<Result>> = {
       failed: typed.failed + failed,
     };
   },
-  db: () => pgtap('pgTAP on PostgreSQL 17 (embedded)'),
+  db: () =>
+    pgtap((db) =>
+      db.cluster
+        ? `pgTAP on PostgreSQL ${db.version} (embedded)`
+        : `pgTAP on PostgreSQL ${db.version} at ${new URL(db.url).host} (SUPABASE_DB_URL)`,
+    ),
   db15: async () => {
     if (!existsSync('/usr/lib/postgresql/15/bin/postgres')) {
       return {
@@ -175,10 +187,25 @@ const suites: Record<string, () => Promise<Result>> = {
         note: 'PostgreSQL 15 is not installed (see .ci/run)',
       };
     }
-    return pgtap('pgTAP on PostgreSQL 15 (Debian, via SUPABASE_DB_URL)', '/usr/lib/postgresql/15/bin');
+    return pgtap(() => 'pgTAP on PostgreSQL 15 (Debian, via SUPABASE_DB_URL)', '/usr/lib/postgresql/15/bin');
   },
   dblint: dbLint,
-  e2e,
+  e2e: () => e2e('end to end (Vitest, supabase-js)'),
+  e2e22: async () => {
+    const suite = 'end to end on Node.js 22 (Vitest, supabase-js)';
+    if (!existsSync(NODE_22)) {
+      return {
+        suite,
+        passed: 0,
+        failed: 1,
+        note: 'Node.js 22 is not installed: npm ci --prefix tools/node22',
+      };
+    }
+    return e2e(suite, {
+      PATH: `${path.dirname(NODE_22)}${path.delimiter}${process.env.PATH}`,
+      E2E_NODE_MAJOR: '22',
+    });
+  },
 };
 
 const requested = process.argv.slice(2);

@@ -29,6 +29,10 @@ declare module 'vitest' {
 let stack: Stack | undefined;
 
 export async function setup(project: TestProject) {
+  const wantedNode = process.env.E2E_NODE_MAJOR;
+  if (wantedNode && process.versions.node.split('.')[0] !== wantedNode) {
+    throw new Error(`the e2e suites were to run on Node.js ${wantedNode}, not ${process.version}`);
+  }
   const { SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY, SUPABASE_DB_URL } = process.env;
   if (SUPABASE_URL && SUPABASE_ANON_KEY && SUPABASE_SERVICE_ROLE_KEY && SUPABASE_DB_URL) {
     project.provide('stack', {
