@@ -21,8 +21,8 @@ as $$
                       'auth.users', 'realtime.messages']) as granted (name)
 $$;
 
--- The role the DDL command runs as. (Inside the security definer functions below,
--- current_user is their owner; the role setting still names what SET ROLE chose.)
+-- The role the DDL command runs as. (Inside the security definer function below,
+-- current_user is its owner; the role setting still names what SET ROLE chose.)
 create function supabase_emulator.command_role()
 returns text
 language sql stable
@@ -61,9 +61,13 @@ begin
 end
 $$;
 
--- Start of a policy command by postgres: lend it the owners of the granted tables that it
--- is not a member of, and remember which until the end of the transaction.
-create function supabase_emulator.lend_policy_owners()
+-- One policy command by postgres, at each of its events:
+--   start: lend postgres the owners of the granted tables that it is not a member of,
+--          and remember which until the end of the transaction;
+--   drop:  a dropped policy must have been on a table postgres may manage;
+--   end:   so must every policy created or altered; then take the lent roles back.
+-- A refusal fails the command, which rolls the lending back with it.
+create function supabase_emulator.policy_grants()
 returns event_trigger
 language plpgsql
 security definer
@@ -72,70 +76,42 @@ as $$
 declare
   lent text[];
   owner_name text;
-begin
-  if supabase_emulator.command_role() <> 'postgres' then
-    return;
-  end if;
-  select coalesce(array_agg(distinct pg_get_userbyid(c.relowner)::text), '{}') into lent
-    from pg_catalog.pg_class c
-   where c.oid = any (supabase_emulator.policy_grant_tables())
-     and not pg_has_role('postgres', c.relowner, 'member');
-  foreach owner_name in array lent loop
-    execute format('grant %I to postgres', owner_name);
-  end loop;
-  perform set_config('supabase_emulator.lent_roles', array_to_string(lent, ','), true);
-end
-$$;
-
--- A dropped policy must have been on a table postgres may manage (checked before the
--- drop ends; a refusal rolls it back).
-create function supabase_emulator.check_dropped_policies()
-returns event_trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  names text[];
-begin
-  if supabase_emulator.command_role() <> 'postgres' then
-    return;
-  end if;
-  for names in
-    select d.address_names from pg_event_trigger_dropped_objects() d where d.object_type = 'policy'
-  loop
-    perform supabase_emulator.refuse_unless_granted(format('%I.%I', names[1], names[2])::regclass);
-  end loop;
-end
-$$;
-
--- End of a policy command by postgres: check the policies it created or altered, then
--- take the lent roles back.
-create function supabase_emulator.return_policy_owners()
-returns event_trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
   tab regclass;
-  owner_name text;
 begin
   if supabase_emulator.command_role() <> 'postgres' then
     return;
   end if;
-  for tab in
-    select p.polrelid::regclass
-      from pg_event_trigger_ddl_commands() c
-      join pg_catalog.pg_policy p on p.oid = c.objid
-     where c.classid = 'pg_catalog.pg_policy'::regclass
-  loop
-    perform supabase_emulator.refuse_unless_granted(tab);
-  end loop;
-  foreach owner_name in array supabase_emulator.lent_roles() loop
-    execute format('revoke %I from postgres', owner_name);
-  end loop;
-  perform set_config('supabase_emulator.lent_roles', '', true);
+  if tg_event = 'ddl_command_start' then
+    select coalesce(array_agg(distinct pg_get_userbyid(c.relowner)::text), '{}') into lent
+      from pg_catalog.pg_class c
+     where c.oid = any (supabase_emulator.policy_grant_tables())
+       and not pg_has_role('postgres', c.relowner, 'member');
+    foreach owner_name in array lent loop
+      execute format('grant %I to postgres', owner_name);
+    end loop;
+    perform set_config('supabase_emulator.lent_roles', array_to_string(lent, ','), true);
+  elsif tg_event = 'sql_drop' then
+    for tab in
+      select format('%I.%I', d.address_names[1], d.address_names[2])::regclass
+        from pg_event_trigger_dropped_objects() d
+       where d.object_type = 'policy'
+    loop
+      perform supabase_emulator.refuse_unless_granted(tab);
+    end loop;
+  else
+    for tab in
+      select p.polrelid::regclass
+        from pg_event_trigger_ddl_commands() c
+        join pg_catalog.pg_policy p on p.oid = c.objid
+       where c.classid = 'pg_catalog.pg_policy'::regclass
+    loop
+      perform supabase_emulator.refuse_unless_granted(tab);
+    end loop;
+    foreach owner_name in array supabase_emulator.lent_roles() loop
+      execute format('revoke %I from postgres', owner_name);
+    end loop;
+    perform set_config('supabase_emulator.lent_roles', '', true);
+  end if;
 end
 $$;
 
@@ -143,10 +119,10 @@ revoke all on all functions in schema supabase_emulator from public;
 
 create event trigger supabase_emulator_policy_grants_start on ddl_command_start
   when tag in ('CREATE POLICY', 'ALTER POLICY', 'DROP POLICY')
-  execute function supabase_emulator.lend_policy_owners();
+  execute function supabase_emulator.policy_grants();
 create event trigger supabase_emulator_policy_grants_drop on sql_drop
   when tag in ('DROP POLICY')
-  execute function supabase_emulator.check_dropped_policies();
+  execute function supabase_emulator.policy_grants();
 create event trigger supabase_emulator_policy_grants_end on ddl_command_end
   when tag in ('CREATE POLICY', 'ALTER POLICY', 'DROP POLICY')
-  execute function supabase_emulator.return_policy_owners();
+  execute function supabase_emulator.policy_grants();
