@@ -24,7 +24,7 @@ export interface StackServerInfo {
   serviceRoleKey: string;
   dbUrl: string;
   dbAdminUrl: string | undefined;
-  /** As supabase_realtime_admin (REPLICATION), for a replication reader of one's own. */
+  /** As the Realtime server's role (the superuser), for a replication reader of one's own. */
   realtimeDbUrl: string;
   /** This process (gateway, auth, REST, Realtime). */
   pid: number;
