@@ -12,6 +12,20 @@ const functionSchema = z.object({
   entrypoint: z.string().optional(),
 });
 
+/** [auth.rate_limit], with the Supabase CLI's defaults (see config.toml for what each counts). */
+const rateLimitSchema = z.object({
+  email_sent: z.number().nonnegative().default(2),
+  sms_sent: z.number().nonnegative().default(30),
+  anonymous_users: z.number().nonnegative().default(30),
+  token_refresh: z.number().nonnegative().default(150),
+  sign_in_sign_ups: z.number().nonnegative().default(30),
+  token_verifications: z.number().nonnegative().default(30),
+  web3: z.number().nonnegative().default(30),
+});
+
+export type AuthRateLimits = z.infer<typeof rateLimitSchema>;
+export const DEFAULT_AUTH_RATE_LIMITS: AuthRateLimits = rateLimitSchema.parse({});
+
 const configSchema = z.object({
   project_id: z.string().default('local'),
   api: z
@@ -35,6 +49,7 @@ const configSchema = z.object({
       enable_anonymous_sign_ins: z.boolean().default(false),
       minimum_password_length: z.number().int().default(6),
       email: z.object({ enabled: z.boolean().default(true) }).prefault({}),
+      rate_limit: rateLimitSchema.prefault({}),
     })
     .prefault({}),
   functions: z.record(z.string(), functionSchema).default({}),

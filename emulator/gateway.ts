@@ -1,7 +1,9 @@
 // One HTTP entry point, like the platform's API gateway: routes /auth/v1,
 // /rest/v1, /functions/v1 and /realtime/v1 to their services, checks the API
 // key where the platform does, caps request bodies, adds CORS, and turns any
-// failure into a JSON error instead of a crash.
+// failure into a JSON error instead of a crash. Like the platform's edge it
+// tells the services who the client is: X-Forwarded-For is the address of the
+// connection, whatever the client sent.
 
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -67,6 +69,7 @@ export async function startGateway(options: {
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
     const origin = `http://${req.headers.host ?? '127.0.0.1'}`;
     let url: URL;
     try {

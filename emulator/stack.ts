@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AuthService, startAuth } from './auth/service.ts';
-import { listFunctions, loadProjectConfig } from './config.ts';
+import { type AuthRateLimits, listFunctions, loadProjectConfig } from './config.ts';
 import { type FunctionsService, startFunctions } from './functions/service.ts';
 import { startGateway } from './gateway.ts';
 import type { Handler } from './http.ts';
@@ -40,6 +40,12 @@ export interface StackOptions {
   watchFunctions?: boolean;
   /** Extra environment for functions (secrets). */
   functionSecrets?: Record<string, string>;
+  /**
+   * Auth's per-address rate limits, over those of [auth.rate_limit] in config.toml; `false`
+   * limits nothing (as the Supabase CLI's local Auth). Test suites, whose every request comes
+   * from 127.0.0.1, turn them off or down.
+   */
+  authRateLimits?: Partial<AuthRateLimits> | false;
   /** Realtime limits, when not the platform's defaults (channels per socket, payload size…). */
   realtime?: Partial<RealtimeLimits>;
   /** Served for paths outside the APIs (the demo app). */
@@ -147,6 +153,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dbUrl: database.authUrl,
       keys,
       config: config.auth,
+      rateLimits:
+        options.authRateLimits === false ? false : { ...config.auth.rate_limit, ...options.authRateLimits },
       publicUrl: () => gateway.url,
       log: log.child('auth'),
     });

@@ -1,24 +1,31 @@
 // The Supabase Auth (GoTrue) subset supabase-js needs, at /auth/v1: sign-up,
 // password and anonymous sign-in, refresh-token rotation, the user endpoint,
 // logout, admin user management and the JWKS. Users live in auth.users.
+// Passwords are hashed off the event loop (password-hasher.ts); sign-ups,
+// sign-ins, refreshes and user updates are rate limited per client address
+// (rate-limits.ts), which the gateway passes in X-Forwarded-For.
 
-import bcrypt from 'bcryptjs';
 import pg from 'pg';
 import { z } from 'zod';
-import type { ProjectConfig } from '../config.ts';
-import { type Handler, HttpError, json, readJson } from '../http.ts';
+import type { AuthRateLimits, ProjectConfig } from '../config.ts';
+import { type Handler, json, readJson } from '../http.ts';
 import type { Claims, Keys } from '../keys.ts';
 import type { Logger } from '../log.ts';
 import {
   API_VERSION,
+  AuthError,
   authError,
+  authErrorResponse,
   badJson,
   badJwt,
   invalidCredentials,
   noAuthorization,
   notAdmin,
+  overRateLimit,
   validationFailed,
 } from './errors.ts';
+import { createPasswordHasher } from './password-hasher.ts';
+import { createAuthRateLimiter, type RateLimitedAction } from './rate-limits.ts';
 import * as store from './store.ts';
 
 export interface AuthService {
@@ -30,13 +37,18 @@ export interface AuthDeps {
   dbUrl: string;
   keys: Keys;
   config: ProjectConfig['auth'];
+  /** Per-address limits (default: config.rate_limit); false limits nothing. */
+  rateLimits?: AuthRateLimits | false;
   /** The public API URL (known once the gateway listens). */
   publicUrl: () => string;
   log: Logger;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const BCRYPT_COST = 10;
+// No spaces, control characters or second @; a dot in the domain.
+const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
+const MAX_EMAIL_LENGTH = 255;
+/** bcrypt reads only the first 72 bytes of a password; GoTrue refuses longer ones. */
+const MAX_PASSWORD_LENGTH = 72;
 
 const signUpBody = z.object({
   email: z.string().optional(),
@@ -59,9 +71,24 @@ const adminCreateBody = z.object({
   app_metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+/** True when a string anywhere in `value` holds U+0000, which PostgreSQL text and jsonb cannot store. */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).some(([key, item]) => key.includes('\u0000') || holdsNul(item));
+  }
+  return false;
+}
+
+function parseBody<T extends Record<string, unknown>>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
   if (!result.success) throw validationFailed(`Invalid request body: ${z.prettifyError(result.error)}`);
+  // Emails are checked by format, passwords may hold anything; metadata goes into jsonb as it is.
+  const { data, user_metadata, app_metadata } = result.data;
+  if (holdsNul([data, user_metadata, app_metadata])) {
+    throw validationFailed('User metadata must not contain NUL characters');
+  }
   return result.data;
 }
 
@@ -97,8 +124,17 @@ function userJson(user: store.UserRow, identities: store.IdentityRow[]) {
 export function startAuth(deps: AuthDeps): AuthService {
   const { keys, config, log } = deps;
   const pool = new pg.Pool({ connectionString: deps.dbUrl, max: 5 });
+  const passwords = createPasswordHasher();
+  const rateLimiter = createAuthRateLimiter(deps.rateLimits ?? config.rate_limit);
   let dummyHash: Promise<string> | undefined;
   pool.on('error', (error) => log.warn(`idle auth connection failed: ${error.message}`));
+
+  /** Counts the request against its address's bucket, as GoTrue does; 429 past the limit. */
+  const limit = (request: Request, action: RateLimitedAction) => {
+    // The first X-Forwarded-For address: the client as the gateway saw it. None, no limit (as GoTrue).
+    const address = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+    if (address && !rateLimiter.take(action, address)) throw overRateLimit();
+  };
 
   const transaction = async <T>(work: (db: pg.PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
@@ -156,6 +192,9 @@ export function startAuth(deps: AuthDeps): AuthService {
 
   const validatePassword = (password: string | undefined): string => {
     if (!password) throw authError(422, 'validation_failed', 'Signup requires a valid password');
+    if (Buffer.byteLength(password) > MAX_PASSWORD_LENGTH) {
+      throw validationFailed(`Password cannot be longer than ${MAX_PASSWORD_LENGTH} characters`);
+    }
     if (password.length < config.minimum_password_length) {
       throw authError(
         422,
@@ -169,6 +208,8 @@ export function startAuth(deps: AuthDeps): AuthService {
 
   const normalizeEmail = (email: string): string => {
     const normalized = email.trim().toLowerCase();
+    if (normalized === '') throw validationFailed('An email address is required');
+    if (normalized.length > MAX_EMAIL_LENGTH) throw validationFailed('An email address is too long');
     if (!EMAIL.test(normalized)) {
       throw authError(400, 'validation_failed', 'Unable to validate email address: invalid format');
     }
@@ -216,6 +257,7 @@ export function startAuth(deps: AuthDeps): AuthService {
       if (!config.enable_anonymous_sign_ins) {
         throw authError(422, 'anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
       }
+      limit(request, 'anonymous');
       return transaction(async (db) => {
         const user = await store.insertUser(db, {
           email: null,
@@ -230,12 +272,13 @@ export function startAuth(deps: AuthDeps): AuthService {
         return json(await sessionJson(db, fresh, session.sessionId, session.token, 'anonymous'));
       });
     }
+    limit(request, 'signups');
     if (body.phone !== undefined)
       throw authError(422, 'phone_provider_disabled', 'Phone signups are disabled');
     if (!config.email.enabled) throw authError(422, 'email_provider_disabled', 'Email signups are disabled');
     const email = normalizeEmail(body.email ?? '');
     const password = validatePassword(body.password);
-    const encryptedPassword = await bcrypt.hash(password, BCRYPT_COST);
+    const encryptedPassword = await passwords.hash(password);
     return transaction(async (db) => {
       if (await store.findUserByEmail(db, email)) {
         throw authError(422, 'user_already_exists', 'User already registered');
@@ -267,9 +310,9 @@ export function startAuth(deps: AuthDeps): AuthService {
     const email = body.email.trim().toLowerCase();
     const user = await store.findUserByEmail(pool, email);
     // Compare even when the user is unknown, so timing does not reveal which emails exist.
-    dummyHash ??= bcrypt.hash('not-a-password', BCRYPT_COST);
+    dummyHash ??= passwords.hash('not-a-password');
     const hash = user?.encrypted_password ?? (await dummyHash);
-    const matches = await bcrypt.compare(body.password, hash);
+    const matches = await passwords.verify(body.password, hash);
     if (!user?.encrypted_password || !matches) throw invalidCredentials();
     return transaction(async (db) => {
       await store.touchSignIn(db, user.id);
@@ -310,12 +353,11 @@ export function startAuth(deps: AuthDeps): AuthService {
 
   const putUser = async (request: Request) => {
     const { user } = await userFromToken(request);
+    limit(request, 'user');
     const body = parseBody(updateUserBody, await readJson(request, badJson));
     const email = body.email === undefined ? undefined : normalizeEmail(body.email);
     const encryptedPassword =
-      body.password === undefined
-        ? undefined
-        : await bcrypt.hash(validatePassword(body.password), BCRYPT_COST);
+      body.password === undefined ? undefined : await passwords.hash(validatePassword(body.password));
     return transaction(async (db) => {
       if (email && email !== user.email && (await store.findUserByEmail(db, email))) {
         throw authError(422, 'email_exists', 'A user with this email address has already been registered');
@@ -344,7 +386,7 @@ export function startAuth(deps: AuthDeps): AuthService {
     const body = parseBody(adminCreateBody, await readJson(request, badJson));
     const email = body.email === undefined ? null : normalizeEmail(body.email);
     const encryptedPassword =
-      body.password === undefined ? null : await bcrypt.hash(validatePassword(body.password), BCRYPT_COST);
+      body.password === undefined ? null : await passwords.hash(validatePassword(body.password));
     return transaction(async (db) => {
       if (email && (await store.findUserByEmail(db, email))) {
         throw authError(422, 'email_exists', 'A user with this email address has already been registered');
@@ -403,9 +445,15 @@ export function startAuth(deps: AuthDeps): AuthService {
     if (path === '/token') {
       return allow(['POST'], () => {
         const grant = url.searchParams.get('grant_type');
-        if (grant === 'password') return passwordGrant(request);
-        if (grant === 'refresh_token') return refreshGrant(request);
-        throw authError(400, 'unsupported_grant_type', `grant_type ${grant ?? '(missing)'} is not supported`);
+        if (grant !== 'password' && grant !== 'refresh_token') {
+          throw authError(
+            400,
+            'unsupported_grant_type',
+            `grant_type ${grant ?? '(missing)'} is not supported`,
+          );
+        }
+        limit(request, 'token');
+        return grant === 'password' ? passwordGrant(request) : refreshGrant(request);
       });
     }
     if (path === '/user') {
@@ -425,10 +473,20 @@ export function startAuth(deps: AuthDeps): AuthService {
         response.headers.set('x-supabase-api-version', API_VERSION);
         return response;
       } catch (error) {
-        if (error instanceof HttpError) return json(error.body, error.status, error.headers);
+        if (error instanceof AuthError) return authErrorResponse(error, request);
+        // A value PostgreSQL cannot take (a data exception) is the request's fault, not ours.
+        if ((error as { code?: string }).code?.startsWith('22')) {
+          return authErrorResponse(
+            validationFailed('The request holds a value that cannot be stored'),
+            request,
+          );
+        }
         throw error;
       }
     },
-    stop: () => pool.end(),
+    stop: async () => {
+      await passwords.stop();
+      await pool.end();
+    },
   };
 }

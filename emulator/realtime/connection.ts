@@ -7,9 +7,9 @@
 // is dropped before its backlog can hurt anyone else.
 
 import WebSocket, { type RawData } from 'ws';
+import { TokenBucket } from '../token-bucket.ts';
 import { type Channel, type ChannelHost, joinChannel } from './channel.ts';
 import type { RealtimeContext } from './context.ts';
-import { TokenBucket } from './limits.ts';
 import { decodeFrame, encodeReply, type InboundMessage, type Vsn } from './protocol.ts';
 
 export interface ConnectionInfo {

@@ -7,10 +7,11 @@
 // while the single route answers 403; a bad token is 401, a bad body 422.
 
 import { json } from '../http.ts';
+import { TokenBucket } from '../token-bucket.ts';
 import type { AuthorizationContext } from './authorization.ts';
 import { emptyPolicies } from './authorization.ts';
 import type { RealtimeContext } from './context.ts';
-import { payloadByteLimit, TokenBucket } from './limits.ts';
+import { payloadByteLimit } from './limits.ts';
 import { isRecord } from './protocol.ts';
 import { spaceOf } from './registry.ts';
 import { checkToken } from './tokens.ts';

@@ -1,6 +1,6 @@
 // The limits Realtime enforces, with the hosted platform's defaults (the Free
 // plan's numbers; every one can be changed through StackOptions.realtime), and
-// the two small counters used to enforce them.
+// the window counter of the presence limit.
 
 export interface RealtimeLimits {
   /** Channels one WebSocket may join at once (every plan: 100). */
@@ -58,29 +58,6 @@ export function resolveLimits(overrides: Partial<RealtimeLimits> = {}): Realtime
 
 /** The platform's size check: the payload may be up to max_payload_size_in_kb × 1000 + 500 bytes. */
 export const payloadByteLimit = (limits: RealtimeLimits) => limits.maxPayloadKb * 1000 + 500;
-
-/** A token bucket: `capacity` events at once, refilled at `perSecond`. */
-export class TokenBucket {
-  private tokens: number;
-  private refilledAt = performance.now();
-
-  constructor(
-    private readonly capacity: number,
-    private readonly perSecond: number,
-  ) {
-    this.tokens = capacity;
-  }
-
-  /** Takes one token; false when the bucket is empty. */
-  take(): boolean {
-    const now = performance.now();
-    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.refilledAt) / 1000) * this.perSecond);
-    this.refilledAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
 
 /** At most `max` calls per window that starts with the first call (the platform's presence limit). */
 export class WindowCounter {

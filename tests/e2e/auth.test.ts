@@ -71,6 +71,28 @@ describe('sign-up and sign-in', () => {
     expect(error?.message).toBe('Invalid login credentials');
   });
 
+  it('signs in users whose stored hash is $2a$ bcrypt (as pgcrypto and older Auth versions write)', async () => {
+    const user = await newUser({ password: 'before-the-pool' });
+    await db.query(
+      `update auth.users set encrypted_password = extensions.crypt('older-hash-1', extensions.gen_salt('bf', 10))
+        where id = $1 returning encrypted_password`,
+      [user.id],
+    );
+    const { rows } = await db.query('select encrypted_password from auth.users where id = $1', [user.id]);
+    expect(rows[0].encrypted_password).toMatch(/^\$2a\$10\$/);
+    const signedIn = await anonClient().auth.signInWithPassword({
+      email: user.email,
+      password: 'older-hash-1',
+    });
+    expect(signedIn.error).toBeNull();
+    expect(signedIn.data.user?.id).toBe(user.id);
+    const wrong = await anonClient().auth.signInWithPassword({
+      email: user.email,
+      password: 'before-the-pool',
+    });
+    expect(wrong.error?.code).toBe('invalid_credentials');
+  });
+
   it('rejects an unknown email exactly like a wrong password', async () => {
     const { error } = await anonClient().auth.signInWithPassword({
       email: freshEmail(),
@@ -159,20 +181,45 @@ describe('the session', () => {
     expect(error).toBeNull();
     const response = await api('/auth/v1/user', { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(403);
-    expect((await response.json()).code).toBe('session_not_found');
+    expect((await response.json()).error_code).toBe('session_not_found');
     const { rows } = await db.query('select count(*)::int as n from auth.sessions where user_id = $1', [
       user.id,
     ]);
     expect(rows[0].n).toBe(0);
   });
 
+  it('shapes errors by the API version the client names, as GoTrue does', async () => {
+    const signIn = (headers: Record<string, string>) =>
+      api('/auth/v1/token?grant_type=password', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ email: freshEmail(), password: 'not-this-one' }),
+      });
+    const versioned = await signIn({ 'x-supabase-api-version': '2024-01-01' });
+    expect(versioned.status).toBe(400);
+    expect(versioned.headers.get('x-supabase-api-version')).toBe('2024-01-01');
+    expect(versioned.headers.get('x-sb-error-code')).toBe('invalid_credentials');
+    expect(await versioned.json()).toEqual({
+      code: 'invalid_credentials',
+      message: 'Invalid login credentials',
+    });
+    const unversioned = await signIn({});
+    expect(unversioned.headers.get('x-supabase-api-version')).toBeNull();
+    expect(unversioned.headers.get('x-sb-error-code')).toBe('invalid_credentials');
+    expect(await unversioned.json()).toEqual({
+      code: 400,
+      error_code: 'invalid_credentials',
+      msg: 'Invalid login credentials',
+    });
+  });
+
   it('GET /user without a token is 401 and with a garbage token is 401 bad_jwt', async () => {
     const missing = await api('/auth/v1/user');
     expect(missing.status).toBe(401);
-    expect((await missing.json()).code).toBe('no_authorization');
+    expect((await missing.json()).error_code).toBe('no_authorization');
     const garbage = await api('/auth/v1/user', { headers: { authorization: 'Bearer not.a.jwt' } });
     expect(garbage.status).toBe(401);
-    expect((await garbage.json()).code).toBe('bad_jwt');
+    expect((await garbage.json()).error_code).toBe('bad_jwt');
   });
 
   it('updateUser changes the metadata', async () => {
@@ -210,6 +257,6 @@ describe('admin API', () => {
       body: JSON.stringify({ email: freshEmail(), password: 'x-password' }),
     });
     expect(response.status).toBe(403);
-    expect((await response.json()).code).toBe('not_admin');
+    expect((await response.json()).error_code).toBe('not_admin');
   });
 });

@@ -53,6 +53,9 @@ export async function setup(project: TestProject) {
     dbPort: 0,
     quiet: true,
     functionSecrets: { TWILIO_AUTH_TOKEN: twilioAuthToken },
+    // Every suite's requests come from 127.0.0.1: Auth's per-address limits would count them as one
+    // client (auth-limits.test.ts tests those limits on a stack of its own).
+    authRateLimits: false,
   });
   project.provide('stack', {
     remote: false,
