@@ -1,9 +1,9 @@
 // One HTTP entry point, like the platform's API gateway: routes /auth/v1,
 // /rest/v1, /functions/v1 and /realtime/v1 to their services, checks the API
 // key where the platform does, caps request bodies, adds CORS, and turns any
-// failure into a JSON error instead of a crash. Like the platform's edge it
-// tells the services who the client is: X-Forwarded-For is the address of the
-// connection, whatever the client sent.
+// failure into a JSON error instead of a crash, down to requests that are not
+// HTTP at all. Like the platform's edge it tells the services who the client
+// is: X-Forwarded-For is the address of the connection, whatever the client sent.
 
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -11,11 +11,13 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   BodyTooLargeError,
+  ClientGoneError,
   corsHeaders,
   errorBody,
   type Handler,
   json,
   type NodeHandler,
+  rawJsonResponse,
   readNodeBody,
   sendNodeResponse,
   sendWebResponse,
@@ -109,6 +111,10 @@ export async function startGateway(options: {
     try {
       body = await readNodeBody(req, route.bodyLimit);
     } catch (error) {
+      if (error instanceof ClientGoneError) {
+        res.destroy();
+        return;
+      }
       if (error instanceof BodyTooLargeError) {
         res.setHeader('connection', 'close');
         return send(
@@ -150,11 +156,31 @@ export async function startGateway(options: {
       handler(req, socket, head);
       return;
     }
-    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    socket.end(
+      rawJsonResponse(404, 'Not Found', errorBody('not_found', 'No WebSocket endpoint at this path')),
+    );
   });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable)
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  // Requests Node cannot parse: oversized headers, a broken request line, Content-Length or chunk size.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    socket.end(
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? rawJsonResponse(
+            431,
+            'Request Header Fields Too Large',
+            errorBody('headers_too_large', 'The request headers exceed 16 KB'),
+          )
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? rawJsonResponse(408, 'Request Timeout', errorBody('request_timeout', 'The request took too long'))
+          : rawJsonResponse(
+              400,
+              'Bad Request',
+              errorBody('bad_request', 'The request is not valid HTTP/1.1'),
+            ),
+    );
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 30_000;

@@ -68,10 +68,41 @@ export const corsHeaders: Record<string, string> = {
   'access-control-max-age': '3600',
 };
 
-/** Reads a JSON body; an empty body is `undefined`. Throws HttpError(400) on malformed JSON. */
-export async function readJson(request: Request, badJson: () => HttpError): Promise<unknown> {
+/**
+ * How deeply a JSON request body may nest. The platform's own limits are higher (GoTrue's JSON
+ * decoder stops at 10,000 levels, PostgreSQL's parser runs out of stack at about that depth);
+ * here Node's JSON.stringify would overflow long before, so every service refuses deeper bodies.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** True when `text` nests arrays and objects deeper than `limit` (strings are skipped, not parsed). */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) inString = true;
+    else if (char === 0x5b || char === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (char === 0x5d || char === 0x7d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Reads a JSON body; an empty body is `undefined`. Malformed JSON, or JSON nested deeper than
+ * MAX_JSON_DEPTH, throws `badJson(problem)` (the problem is given for the depth only).
+ */
+export async function readJson(request: Request, badJson: (problem?: string) => HttpError): Promise<unknown> {
   const text = await request.text();
   if (text.trim() === '') return undefined;
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw badJson(`The request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   try {
     return JSON.parse(text);
   } catch {
@@ -81,18 +112,35 @@ export async function readJson(request: Request, badJson: () => HttpError): Prom
 
 export class BodyTooLargeError extends Error {}
 
+/** The client went away (or broke the framing) before its body was read: nobody is left to answer. */
+export class ClientGoneError extends Error {}
+
 /** Reads a Node request body, failing once it passes `limit` bytes. */
 export async function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLargeError();
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new BodyTooLargeError();
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw error;
+    throw new ClientGoneError((error as Error).message);
   }
   return Buffer.concat(chunks);
+}
+
+/** A whole HTTP/1.1 response with a JSON body, for places that write to the raw socket. */
+export function rawJsonResponse(status: number, reason: string, body: unknown): string {
+  const text = JSON.stringify(body);
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\n` +
+    `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`
+  );
 }
 
 /** Builds a Web Request from a Node request whose body has already been read. */

@@ -5,8 +5,10 @@
 // same RLS write check as a channel's first broadcast. As on the platform, the
 // batch route silently skips private messages the caller may not send (202),
 // while the single route answers 403; a bad token is 401, a bad body 422.
+// Errors carry the platform's `message` (and `errors` per field for a 422) and,
+// beyond the platform, a `code`.
 
-import { json } from '../http.ts';
+import { json, MAX_JSON_DEPTH, nestsDeeperThan } from '../http.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { AuthorizationContext } from './authorization.ts';
 import { emptyPolicies } from './authorization.ts';
@@ -16,7 +18,12 @@ import { isRecord } from './protocol.ts';
 import { spaceOf } from './registry.ts';
 import { checkToken } from './tokens.ts';
 
-const message = (status: number, text: string) => json({ message: text }, status);
+const fail = (status: number, code: string, message: string, errors?: unknown) =>
+  json(errors === undefined ? { code, message } : { code, message, errors }, status);
+const invalid = (errors: unknown) => fail(422, 'invalid_request', 'The request is invalid', errors);
+const tooDeep = () =>
+  fail(400, 'invalid_json', `The request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+const notJson = () => fail(400, 'invalid_json', 'The request body is not valid JSON');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface BatchMessage {
@@ -63,28 +70,27 @@ export function createBroadcastApi(context: RealtimeContext) {
     log.warn(`${result.kind} while authorizing an HTTP broadcast to ${topic}: ${result.message}`);
     switch (result.kind) {
       case 'rls_policy_error':
-        return message(422, 'RLS policy error');
+        return fail(422, result.kind, 'RLS policy error');
       case 'missing_partition':
-        return message(422, 'Missing messages partition');
+        return fail(422, result.kind, 'Missing messages partition');
       case 'query_canceled':
-        return message(422, 'Query canceled');
+        return fail(422, result.kind, 'Query canceled');
       case 'database_unavailable':
-        return message(422, 'Tenant database unavailable');
+        return fail(422, result.kind, 'Tenant database unavailable');
     }
   };
 
   async function batch(request: Request, who: Omit<AuthorizationContext, 'topic'>): Promise<Response> {
     let body: unknown;
+    const text = await request.text();
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return tooDeep();
     try {
-      const text = await request.text();
       body = text.trim() === '' ? {} : JSON.parse(text);
     } catch {
-      return message(400, 'The request body is not valid JSON');
+      return notJson();
     }
     const list = isRecord(body) ? body.messages : undefined;
-    if (!Array.isArray(list) || list.length === 0) {
-      return json({ errors: { messages: ["can't be blank"] } }, 422);
-    }
+    if (!Array.isArray(list) || list.length === 0) return invalid({ messages: ["can't be blank"] });
     const problems: Record<string, string[]>[] = [];
     const messages: BatchMessage[] = [];
     for (const entry of list) {
@@ -113,11 +119,12 @@ export function createBroadcastApi(context: RealtimeContext) {
         });
       }
     }
-    if (messages.length < list.length) return json({ errors: { messages: problems } }, 422);
+    if (messages.length < list.length) return invalid({ messages: problems });
     for (let i = 0; i < messages.length; i++) {
       if (!budget.take()) {
-        return message(
+        return fail(
           429,
+          'rate_limited',
           i === 0
             ? 'You have exceeded your rate limit'
             : 'Too many messages to broadcast, please reduce the batch size',
@@ -159,7 +166,11 @@ export function createBroadcastApi(context: RealtimeContext) {
     const contentType = request.headers.get('content-type');
     const kind = contentType?.split(';')[0]?.trim().toLowerCase();
     if (contentType && kind !== 'application/json' && kind !== 'application/octet-stream') {
-      return json({ error: 'Unsupported Media Type. Use application/json or application/octet-stream' }, 415);
+      return fail(
+        415,
+        'unsupported_media_type',
+        'Unsupported Media Type. Use application/json or application/octet-stream',
+      );
     }
     const isPrivate = new URL(request.url).searchParams.get('private') === 'true';
     let broadcast: { event: string; encoding: 'json' | 'binary'; payload: Buffer };
@@ -169,10 +180,12 @@ export function createBroadcastApi(context: RealtimeContext) {
     } else {
       let payload: unknown = {};
       if (bytes.length > 0) {
+        const text = bytes.toString('utf8');
+        if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return tooDeep();
         try {
-          payload = JSON.parse(bytes.toString('utf8'));
+          payload = JSON.parse(text);
         } catch {
-          return message(400, 'The request body is not valid JSON');
+          return notJson();
         }
       }
       // Phoenix puts a JSON body that is not an object under "_json".
@@ -180,13 +193,13 @@ export function createBroadcastApi(context: RealtimeContext) {
       broadcast = { event, encoding: 'json', payload: Buffer.from(JSON.stringify(payload)) };
     }
     if (broadcast.payload.length > payloadByteLimit(limits)) {
-      return json({ errors: { payload: ['Payload size exceeds tenant limit'] } }, 422);
+      return invalid({ payload: ['Payload size exceeds tenant limit'] });
     }
-    if (!budget.take()) return message(429, 'You have exceeded your rate limit');
+    if (!budget.take()) return fail(429, 'rate_limited', 'You have exceeded your rate limit');
     if (isPrivate) {
       const allowed = await mayWrite(who, topic);
       if (allowed instanceof Response) return allowed;
-      if (!allowed) return message(403, 'Unauthorized');
+      if (!allowed) return fail(403, 'forbidden', 'Unauthorized');
     }
     context.registry.deliver(spaceOf(isPrivate, topic), { kind: 'user-broadcast', broadcast });
     return new Response(null, { status: 202 });
@@ -195,10 +208,10 @@ export function createBroadcastApi(context: RealtimeContext) {
   return async function handle(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname.replace(/^\/realtime\/v1/, '');
     const route = /^\/api\/broadcast(?:\/([^/]+)\/events\/([^/]+))?\/?$/.exec(path);
-    if (!route) return message(404, 'Not Found');
-    if (request.method !== 'POST') return message(405, 'Method Not Allowed');
+    if (!route) return fail(404, 'not_found', 'Not Found');
+    if (request.method !== 'POST') return fail(405, 'method_not_allowed', 'Method Not Allowed');
     const who = await caller(request);
-    if (!who) return message(401, 'Unauthorized');
+    if (!who) return fail(401, 'unauthorized', 'Unauthorized');
     if (route[1] === undefined) return batch(request, who);
     let topic: string;
     let event: string;
@@ -206,7 +219,7 @@ export function createBroadcastApi(context: RealtimeContext) {
       topic = decodeURIComponent(route[1]);
       event = decodeURIComponent(route[2] as string);
     } catch {
-      return message(400, 'The topic or event in the path is not valid URL encoding');
+      return fail(400, 'invalid_path', 'The topic or event in the path is not valid URL encoding');
     }
     return single(request, who, topic, event);
   };

@@ -19,7 +19,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { errorBody, type Handler } from '../http.ts';
+import { errorBody, type Handler, rawJsonResponse } from '../http.ts';
 import type { Keys } from '../keys.ts';
 import type { Logger } from '../log.ts';
 import { createAuthorizer } from './authorization.ts';
@@ -65,11 +65,9 @@ export interface RealtimeService {
   stop(): Promise<void>;
 }
 
-function rejectUpgrade(socket: Duplex, status: number, text: string, body: unknown) {
-  const payload = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n${payload}`,
-  );
+/** Refuses a WebSocket upgrade with the gateway's JSON envelope (the platform answers with no body). */
+function rejectUpgrade(socket: Duplex, status: number, text: string, body: ReturnType<typeof errorBody>) {
+  socket.end(rawJsonResponse(status, text, body));
 }
 
 /**
@@ -138,7 +136,14 @@ export async function startRealtime(deps: RealtimeDeps): Promise<RealtimeService
   const api = createBroadcastApi(context);
 
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (stopping) return rejectUpgrade(socket, 503, 'Service Unavailable', { error: 'Realtime is stopping' });
+    if (stopping) {
+      return rejectUpgrade(
+        socket,
+        503,
+        'Service Unavailable',
+        errorBody('service_unavailable', 'Realtime is stopping'),
+      );
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const header = (name: string) => {
       const value = req.headers[name];
@@ -162,12 +167,17 @@ export async function startRealtime(deps: RealtimeDeps): Promise<RealtimeService
     }
     const vsn = negotiateVsn(url.searchParams.get('vsn'));
     if (!vsn) {
-      return rejectUpgrade(socket, 403, 'Forbidden', {
-        error: `unsupported serializer version ${url.searchParams.get('vsn')} (use 1.0.0 or 2.0.0)`,
-      });
+      return rejectUpgrade(
+        socket,
+        403,
+        'Forbidden',
+        errorBody('unsupported_serializer', 'The serializer version (vsn) must be 1.0.0 or 2.0.0'),
+      );
     }
     const checked = await checkToken(keys, apiKey);
-    if (!checked.ok) return rejectUpgrade(socket, 401, 'Unauthorized', { error: checked.shutdownMessage });
+    if (!checked.ok) {
+      return rejectUpgrade(socket, 401, 'Unauthorized', errorBody('invalid_jwt', checked.shutdownMessage));
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (name.startsWith('x-') && value !== undefined)
@@ -202,9 +212,12 @@ export async function startRealtime(deps: RealtimeDeps): Promise<RealtimeService
       socket.on('error', () => socket.destroy());
       upgrade(req, socket, head).catch((error: Error) => {
         log.error(`a realtime WebSocket upgrade failed: ${error.stack ?? error}`);
-        rejectUpgrade(socket, 500, 'Internal Server Error', {
-          error: 'Internal error; see the emulator log',
-        });
+        rejectUpgrade(
+          socket,
+          500,
+          'Internal Server Error',
+          errorBody('internal_error', 'Internal error; see the emulator log'),
+        );
       });
     },
     handle: api,

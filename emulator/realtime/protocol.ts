@@ -2,7 +2,10 @@
 //   vsn 1.0.0: text frames holding JSON objects {topic, event, payload, ref[, join_ref]};
 //   vsn 2.0.0: text frames holding JSON arrays [join_ref, ref, topic, event, payload],
 //              plus binary user broadcasts: kind 3 from the client, kind 4 to it.
-// Decoding never throws: a frame that is not a message comes back as an error.
+// Decoding never throws: a frame that is not a message comes back as an error,
+// and so does JSON nested deeper than the emulator handles (MAX_JSON_DEPTH).
+
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http.ts';
 
 export type Vsn = '1.0.0' | '2.0.0';
 export type Ref = string | null;
@@ -64,6 +67,9 @@ function message(joinRef: unknown, ref: unknown, topic: unknown, event: unknown,
 }
 
 function decodeText(vsn: Vsn, text: string): Decoded {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    return { ok: false, reason: `the frame nests deeper than ${MAX_JSON_DEPTH} levels` };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -127,10 +133,15 @@ function decodeBinary(vsn: Vsn, buffer: Buffer): Decoded {
     if (encoding === 'json') {
       // The platform forwards these bytes unread; a client given broken JSON would throw on
       // them, so check here to keep one client's bad frame from reaching everyone else.
+      let text: string;
       try {
-        JSON.parse(utf8.decode(payload));
+        text = utf8.decode(payload);
+        JSON.parse(text);
       } catch {
         return { ok: false, reason: 'the JSON payload of a user broadcast is not valid JSON' };
+      }
+      if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+        return { ok: false, reason: `the JSON payload nests deeper than ${MAX_JSON_DEPTH} levels` };
       }
     }
     return {

@@ -24,6 +24,15 @@ export interface RestDeps {
 }
 
 const SINGLE_OBJECT = 'application/vnd.pgrst.object+json';
+
+/** A path segment's percent-decoding, left as it is when malformed (the function is then not found). */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 export function startRest(deps: RestDeps): RestService {
@@ -92,7 +101,9 @@ export function startRest(deps: RestDeps): RestService {
     if (contentType !== 'application/json') {
       throw restError(415, 'PGRST107', `Content-Type not acceptable: ${contentType}`);
     }
-    const body = await readJson(request, () => restError(400, 'PGRST102', 'Empty or invalid json'));
+    const body = await readJson(request, (problem) =>
+      restError(400, 'PGRST102', 'Empty or invalid json', problem ?? null),
+    );
     if (body === undefined) return {};
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw restError(400, 'PGRST102', 'Empty or invalid json', 'RPC arguments must be a JSON object');
@@ -217,7 +228,7 @@ export function startRest(deps: RestDeps): RestService {
       const path = new URL(request.url).pathname.replace(/^\/rest\/v1/, '');
       try {
         const rpc = /^\/rpc\/([^/]+)\/?$/.exec(path);
-        if (rpc) return await call(request, decodeURIComponent(rpc[1] as string));
+        if (rpc) return await call(request, decodePathSegment(rpc[1] as string));
         if (path === '' || path === '/') {
           throw restError(
             501,

@@ -8,11 +8,12 @@ const db = sqlPool();
 const usersWithEmail = async (email: string) =>
   (await db.query('select count(*)::int as n from auth.users where email = $1', [email])).rows[0].n as number;
 
+/** A JSON error: {code, message}, or GoTrue's {code: <status>, error_code, msg} for clients naming no API version. */
 async function expectJsonError(response: Response, status: number) {
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toContain('application/json');
   const body = await response.json();
-  expect(typeof body.code).toBe('string');
+  expect(typeof (body.error_code ?? body.code)).toBe('string');
   expect(typeof (body.message ?? body.msg)).toBe('string');
   return body;
 }

@@ -176,7 +176,7 @@ describe('the HTTP broadcast API', () => {
       body: JSON.stringify({ messages: [{ topic: 't', event: 'e', payload: {} }] }),
     });
     expect(bad.status).toBe(401);
-    expect(await bad.json()).toEqual({ message: 'Unauthorized' });
+    expect(await bad.json()).toEqual({ code: 'unauthorized', message: 'Unauthorized' });
 
     const invalid = await api('/realtime/v1/api/broadcast', {
       method: 'POST',
