@@ -4,6 +4,7 @@
 
 import postgres from 'postgres';
 import type { Caller } from './auth.ts';
+import type { RpcSignature } from './schemas.ts';
 
 export type Sql = postgres.TransactionSql;
 
@@ -37,4 +38,27 @@ export function asCaller<T>(caller: Caller, work: (sql: Sql) => Promise<T>): Pro
                      set_config('request.jwt.claim.role', ${caller.role}, true)`.execute();
     return Promise.all([settings, work(sql)]).then(([, result]) => result);
   }) as Promise<T>;
+}
+
+/**
+ * Calls public.<rpc.name> as supabase.rpc() would have PostgREST call it: the JSON arguments by
+ * name, converted to the declared types by Postgres (jsonb_to_record, so a value that does not
+ * convert fails with the same SQLSTATE), absent optional ones left to the function's defaults.
+ * An absent required argument goes in as null, for the SQL to refuse as it refuses a null.
+ * Returns the result as JSON (a row as an object; "" for a void function).
+ */
+export async function callRpc<T>(sql: Sql, rpc: RpcSignature, input: Record<string, unknown>): Promise<T> {
+  const args = { ...input };
+  for (const name of Object.keys(rpc.arguments)) if (!rpc.optional.includes(name)) args[name] ??= null;
+  // Only names from the signature reach the SQL text; the values travel as one parameter.
+  const given = Object.keys(rpc.arguments).filter((name) => name in args);
+  const columns = given.map((name) => `${name} ${rpc.arguments[name]}`).join(', ');
+  const named = given.map((name) => `${name} => a.${name}`).join(', ');
+  const from =
+    given.length > 0 ? `jsonb_to_record($1::text::jsonb) as a(${columns}) cross join lateral ` : '';
+  const [row] = await sql.unsafe<{ result: T }[]>(
+    `select to_json(r) as result from ${from}public.${rpc.name}(${named}) r`,
+    given.length > 0 ? [JSON.stringify(args)] : [],
+  );
+  return row?.result as T;
 }

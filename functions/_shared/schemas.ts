@@ -1,28 +1,36 @@
-// Request bodies of the chat functions. The database checks the same rules
-// again (it is the authority); these give early, precise 400s.
+// The SQL functions the chat functions call, with their arguments as the
+// database declares them (name → type) and which of them have defaults. A
+// function's body names these arguments, as supabase.rpc() would; Postgres
+// converts each JSON value to its type exactly as PostgREST has it convert
+// them (see callRpc in db.ts).
 
-import { z } from 'zod';
+export interface RpcSignature {
+  name: string;
+  arguments: Record<string, string>;
+  /** Arguments with a default in SQL; the others are passed as null when absent, for the SQL to refuse. */
+  optional: string[];
+}
 
-const id = z.uuid({ error: 'must be a UUID' });
+export const sendMessage: RpcSignature = {
+  name: 'send_message',
+  arguments: {
+    conversation_id: 'uuid',
+    client_id: 'text',
+    body: 'text',
+    reply_to: 'uuid',
+    metadata: 'jsonb',
+  },
+  optional: ['reply_to', 'metadata'],
+};
 
-export const sendMessageRequest = z.strictObject({
-  conversation_id: id,
-  client_id: z.string().min(1).max(100),
-  body: z.string(),
-  reply_to: id.nullish(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-});
+export const markRead: RpcSignature = {
+  name: 'mark_read',
+  arguments: { conversation_id: 'uuid', seq: 'bigint' },
+  optional: [],
+};
 
-export const markReadRequest = z.strictObject({
-  conversation_id: id,
-  seq: z.number().int().nonnegative(),
-});
-
-export const signalTypes = ['offer', 'answer', 'ice', 'bye'] as const;
-
-export const signalRequest = z.strictObject({
-  conversation_id: id,
-  to: id,
-  type: z.enum(signalTypes),
-  payload: z.json().optional(),
-});
+export const sendSignal: RpcSignature = {
+  name: 'send_signal',
+  arguments: { conversation_id: 'uuid', to_user: 'uuid', signal_type: 'text', payload: 'jsonb' },
+  optional: ['payload'],
+};

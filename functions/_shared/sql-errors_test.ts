@@ -21,17 +21,20 @@ Deno.test('a PGRST error carries status, code, message, hint and headers', () =>
   assert.equal(response.headers.get('retry-after'), '3');
 });
 
-Deno.test('standard SQLSTATEs map to 4xx like PostgREST', () => {
+Deno.test('standard SQLSTATEs map to 4xx like PostgREST, with the SQLSTATE as the code', () => {
   assert.equal(apiErrorFromSql({ code: '42501', message: 'permission denied' })?.status, 403);
   assert.equal(apiErrorFromSql({ code: '23505', message: 'duplicate key' })?.status, 409);
-  assert.equal(
-    apiErrorFromSql({ code: '22P02', message: 'invalid input syntax for type uuid' })?.status,
-    400,
-  );
+  const badUuid = apiErrorFromSql({ code: '22P02', message: 'invalid input syntax for type uuid: "x"' });
+  assert.equal(badUuid?.status, 400);
+  assert.equal(badUuid?.code, '22P02');
+  assert.equal(badUuid?.message, 'invalid input syntax for type uuid: "x"');
+  assert.equal(apiErrorFromSql({ code: 'PT402', message: 'pay' })?.status, 402);
 });
 
 Deno.test('unknown failures are not dressed up as client errors', () => {
   assert.equal(apiErrorFromSql({ code: 'XX000', message: 'internal' }), undefined);
+  assert.equal(apiErrorFromSql({ code: '57014', message: 'canceling statement due to timeout' }), undefined);
+  assert.equal(apiErrorFromSql({ code: 'P0002', message: 'no data found' }), undefined);
   assert.equal(apiErrorFromSql(new Error('socket closed')), undefined);
   assert.equal(apiErrorFromSql({ code: 'PGRST', message: 'not json' }), undefined);
 });
