@@ -9,7 +9,8 @@
 //
 // Options arrive as JSON in the environment variable BENCH_STACK_OPTIONS
 // (realtime limits). It lifts the database's rate limits — this database is
-// thrown away when the process ends.
+// thrown away when the process ends — and Auth's per-address limits (every
+// simulated user signs up from 127.0.0.1).
 
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -63,6 +64,7 @@ const stack = await startStack({
   dbPort: 0,
   log: limitedLogger('emulator'),
   realtime: options.realtime,
+  authRateLimits: false,
 });
 const lift = 'update private.rate_limit_rules set capacity = 1000000, refill_per_second = 1000000';
 const admin = new pg.Client({ connectionString: stack.dbAdminUrl ?? stack.dbUrl });
