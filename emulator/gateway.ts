@@ -153,6 +153,7 @@ export async function startGateway(options: {
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
     const handler = [...upgrades.entries()].find(([prefix]) => pathname.startsWith(prefix))?.[1];
     if (handler) {
+      req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
       handler(req, socket, head);
       return;
     }

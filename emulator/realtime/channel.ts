@@ -29,12 +29,15 @@ import {
 import { type Delivery, type Subscriber, spaceOf } from './registry.ts';
 import { type ReplayedMessage, replayMessages } from './replay.ts';
 import { checkToken } from './tokens.ts';
+import { identify } from './users.ts';
 
 /** What a channel needs from the socket it lives on. */
 export interface ChannelHost {
   readonly vsn: Vsn;
   /** The API key the socket connected with; the token of channels that name none. */
   readonly apiKey: string;
+  /** The client's address. */
+  readonly address: string;
   /** The socket's x-* request headers (request.headers in policies). */
   readonly headers: Record<string, string>;
   send(data: string | Buffer): void;
@@ -64,7 +67,7 @@ export async function joinChannel(context: RealtimeContext, host: ChannelHost, m
   let countedHere = false;
   const fail = async (reason: string) => {
     // A socket counts as a user only once a join succeeds.
-    if (countedHere && !host.hasJoinedChannels()) context.users.delete(host);
+    if (countedHere && !host.hasJoinedChannels()) context.users.release(host);
     if (limits.joinErrorBackoffMs > 0) await new Promise((r) => setTimeout(r, limits.joinErrorBackoffMs));
     replyTo(host, message, 'error', { reason });
   };
@@ -74,14 +77,9 @@ export async function joinChannel(context: RealtimeContext, host: ChannelHost, m
   const { request, problems } = parseJoinPayload(message.payload);
   if (problems.length > 0) log.warn(`InvalidJoinPayload on ${topic}: ${problems.join('; ')}`);
 
-  if (!context.users.has(host)) {
-    if (context.users.size >= limits.maxConcurrentUsers) {
-      log.warn(`ConnectionRateLimitReached: Too many connected users (${limits.maxConcurrentUsers})`);
-      return fail('ConnectionRateLimitReached: Too many connected users');
-    }
-    // Held from here, so that simultaneous joins cannot overshoot the limit.
-    context.users.add(host);
-    countedHere = true;
+  if (!context.users.has(host) && context.users.isFull()) {
+    log.warn(`ConnectionRateLimitReached: Too many connected users (${limits.maxConcurrentUsers})`);
+    return fail('ConnectionRateLimitReached: Too many connected users');
   }
   // The count includes this join.
   if (host.channelCount() > limits.maxChannelsPerConnection) {
@@ -94,6 +92,16 @@ export async function joinChannel(context: RealtimeContext, host: ChannelHost, m
     : (request.userToken ?? request.accessToken ?? host.apiKey);
   const checked = await checkToken(context.keys, token);
   if (!checked.ok) return fail(checked.joinReason);
+
+  if (!context.users.has(host)) {
+    // Held from here, so that simultaneous joins cannot overshoot the limits.
+    const refused = context.users.admit(host, identify(checked.claims, checked.role, host.address));
+    if (refused) {
+      log.warn(`ConnectionRateLimitReached: ${refused} (${host.address})`);
+      return fail(`ConnectionRateLimitReached: ${refused}`);
+    }
+    countedHere = true;
+  }
 
   if (request.postgresChanges.length > 0) {
     log.warn(`a client asked for Postgres Changes on ${topic}, which the emulator does not provide`);
@@ -137,7 +145,7 @@ export async function joinChannel(context: RealtimeContext, host: ChannelHost, m
 
   // The socket may have gone while the checks ran.
   if (!host.isOpen()) {
-    context.users.delete(host);
+    context.users.release(host);
     return;
   }
 
@@ -163,7 +171,6 @@ export async function joinChannel(context: RealtimeContext, host: ChannelHost, m
     expiresAt: checked.expiresAt,
     replayedIds: new Set(replayed?.ok ? replayed.messages.map((m) => m.id) : []),
   });
-  context.users.add(host);
   host.attach(channel);
   context.registry.add(channel);
   replyTo(host, message, 'ok', { postgres_changes: [] });

@@ -15,6 +15,8 @@ import { decodeFrame, encodeReply, type InboundMessage, type Vsn } from './proto
 export interface ConnectionInfo {
   vsn: Vsn;
   apiKey: string;
+  /** The client's address (the share of sockets without a user token is counted by it). */
+  address: string;
   /** x-* request headers of the upgrade, for request.headers in policies. */
   headers: Record<string, string>;
 }
@@ -25,6 +27,7 @@ const toBuffer = (data: RawData): Buffer =>
 export class Connection implements ChannelHost {
   readonly vsn: Vsn;
   readonly apiKey: string;
+  readonly address: string;
   readonly headers: Record<string, string>;
   private readonly channels = new Map<string, Channel>();
   private readonly joining = new Set<string>();
@@ -45,6 +48,7 @@ export class Connection implements ChannelHost {
   ) {
     this.vsn = info.vsn;
     this.apiKey = info.apiKey;
+    this.address = info.address;
     this.headers = info.headers;
     const { limits } = context;
     this.events = new TokenBucket(limits.maxEventsPerSecond, limits.maxEventsPerSecond);
@@ -204,7 +208,7 @@ export class Connection implements ChannelHost {
     clearTimeout(this.stallTimer);
     for (const channel of this.channels.values()) channel.close(false);
     this.channels.clear();
-    this.context.users.delete(this);
+    this.context.users.release(this);
     this.onClosed(this);
   }
 }

@@ -8,6 +8,7 @@ import type { RealtimeLimits } from './limits.ts';
 import type { PresenceTracker } from './presence.ts';
 import type { Registry } from './registry.ts';
 import type { ReplicationStream } from './replication.ts';
+import type { ConcurrentUsers } from './users.ts';
 
 export interface RealtimeContext {
   readonly keys: Keys;
@@ -19,6 +20,6 @@ export interface RealtimeContext {
   /** Undefined when database broadcasts are switched off. */
   readonly replication: ReplicationStream | undefined;
   /** Sockets that have joined at least one channel: the platform's "concurrent users". */
-  readonly users: Set<object>;
+  readonly users: ConcurrentUsers;
   nextChannelId(): number;
 }

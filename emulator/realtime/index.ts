@@ -32,6 +32,7 @@ import { negotiateVsn } from './protocol.ts';
 import { Registry, spaceOf } from './registry.ts';
 import { type MessageRow, type ReplicationStats, startReplication } from './replication.ts';
 import { checkToken } from './tokens.ts';
+import { ConcurrentUsers } from './users.ts';
 
 export type { RealtimeLimits } from './limits.ts';
 
@@ -124,7 +125,7 @@ export async function startRealtime(deps: RealtimeDeps): Promise<RealtimeService
     registry,
     presence,
     replication,
-    users: new Set(),
+    users: new ConcurrentUsers(limits),
     nextChannelId: () => ++channelIds,
   };
 
@@ -188,7 +189,9 @@ export async function startRealtime(deps: RealtimeDeps): Promise<RealtimeService
         ws.close(1001, 'server shutting down');
         return;
       }
-      const connection = new Connection(context, ws, { vsn, apiKey, headers }, (closed) =>
+      // The gateway names the client's address in X-Forwarded-For.
+      const address = header('x-forwarded-for') ?? req.socket.remoteAddress ?? '';
+      const connection = new Connection(context, ws, { vsn, apiKey, address, headers }, (closed) =>
         connections.delete(closed),
       );
       connections.add(connection);

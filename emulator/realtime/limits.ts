@@ -7,6 +7,13 @@ export interface RealtimeLimits {
   maxChannelsPerConnection: number;
   /** Sockets with at least one joined channel (Free: 200). */
   maxConcurrentUsers: number;
+  /**
+   * Of those, the most one client may hold: a signed-in user (by `sub`), or one address for
+   * sockets without a user token (not a platform limit; see users.ts).
+   */
+  maxConnectionsPerClient: number;
+  /** Of those, the most that sockets without a user token may hold together (not a platform limit). */
+  maxAnonymousConnections: number;
   /** Client messages (broadcast, presence, other events) per second per connection (Free: 100). */
   maxEventsPerSecond: number;
   /** Largest broadcast or presence payload, in kilobytes of 1000 bytes (Free: 256). */
@@ -33,6 +40,8 @@ export interface RealtimeLimits {
 export const DEFAULT_LIMITS: RealtimeLimits = {
   maxChannelsPerConnection: 100,
   maxConcurrentUsers: 200,
+  maxConnectionsPerClient: 20,
+  maxAnonymousConnections: 100,
   maxEventsPerSecond: 100,
   maxPayloadKb: 256,
   presenceCallsPerWindow: 5,

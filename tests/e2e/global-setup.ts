@@ -53,9 +53,10 @@ export async function setup(project: TestProject) {
     dbPort: 0,
     quiet: true,
     functionSecrets: { TWILIO_AUTH_TOKEN: twilioAuthToken },
-    // Every suite's requests come from 127.0.0.1: Auth's per-address limits would count them as one
-    // client (auth-limits.test.ts tests those limits on a stack of its own).
+    // Every suite's requests come from 127.0.0.1: the per-address limits would count them as one
+    // client (auth-limits and realtime-fairness test those limits on stacks of their own).
     authRateLimits: false,
+    realtime: { maxConnectionsPerClient: 1000, maxAnonymousConnections: 1000 },
   });
   project.provide('stack', {
     remote: false,

@@ -57,7 +57,14 @@ emulatorOnly.describe('realtime on a stack of its own', () => {
       functions: false,
       log: recordingLogger(lines),
       // A small backlog allowance, so that the slow-consumer test need not send gigabytes.
-      realtime: { maxConcurrentUsers: USERS, slowConsumerBytes: 1_000_000, slowConsumerGraceMs: 500 },
+      // The anon sockets all come from 127.0.0.1: lift the per-client shares to reach the total.
+      realtime: {
+        maxConcurrentUsers: USERS,
+        maxConnectionsPerClient: USERS,
+        maxAnonymousConnections: USERS,
+        slowConsumerBytes: 1_000_000,
+        slowConsumerGraceMs: 500,
+      },
     });
     db = new pg.Pool({ connectionString: stack.dbUrl, max: 4 });
     db.on('error', () => undefined); // PostgreSQL restarts in the last test
