@@ -21,13 +21,12 @@ interface PooledWorker {
 }
 
 const WORKER_FILE = new URL('./password-worker.mjs', import.meta.url);
+/** Supabase Auth's bcrypt cost. */
+const COST = 10;
 
-/** One core is left to the event loop; a few workers are plenty for sign-ins. */
-const defaultPoolSize = () => Math.max(1, Math.min(4, availableParallelism() - 1));
-
-export function createPasswordHasher(options: { cost?: number; poolSize?: number } = {}): PasswordHasher {
-  const cost = options.cost ?? 10;
-  const poolSize = options.poolSize ?? defaultPoolSize();
+export function createPasswordHasher(): PasswordHasher {
+  // One core is left to the event loop; a few workers are plenty for sign-ins.
+  const poolSize = Math.max(1, Math.min(4, availableParallelism() - 1));
   const pool: PooledWorker[] = [];
   let nextId = 0;
   let stopped = false;
@@ -71,7 +70,7 @@ export function createPasswordHasher(options: { cost?: number; poolSize?: number
   };
 
   return {
-    hash: async (password) => (await run({ password, cost })) as string,
+    hash: async (password) => (await run({ password, cost: COST })) as string,
     verify: async (password, hash) => (await run({ password, hash })) as boolean,
     stop: async () => {
       stopped = true;
