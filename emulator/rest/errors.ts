@@ -72,26 +72,73 @@ export function fromPgError(error: PgError, authenticated: boolean): HttpError {
 
 /**
  * `raise sqlstate 'PGRST' using message = '{"code":..,"message":..}', detail = '{"status":..,"headers":{..}}'`
- * lets SQL choose the whole response, as PostgREST allows.
+ * lets SQL choose the whole response, as PostgREST allows — on PostgREST's terms:
+ * the message is an object with text `code` and `message` and optional text (or
+ * null) `details` and `hint`; the detail an object with a numeric `status`, `headers`
+ * of text values and an optional `status_text`. Anything else is PostgREST's 500 PGRST121.
  */
 function customError(error: PgError): HttpError {
-  try {
-    const body = JSON.parse(error.message) as Record<string, unknown>;
-    const meta = JSON.parse(error.detail ?? '{}') as { status?: number; headers?: Record<string, string> };
-    return restError(
-      meta.status ?? 400,
-      String(body.code ?? 'PGRST'),
-      String(body.message ?? ''),
-      body.details ?? null,
-      (body.hint as string | undefined) ?? null,
-      meta.headers ?? {},
-    );
-  } catch {
-    return restError(
-      500,
-      'PGRST121',
-      'Could not parse JSON in the "RAISE SQLSTATE \'PGRST\'" error',
-      error.message,
+  const body = parseJsonObject(error.message);
+  const meta = error.detail === undefined ? undefined : parseJsonObject(error.detail);
+  const text = (value: unknown) => typeof value === 'string';
+  const textOrNull = (value: unknown) => value === undefined || value === null || typeof value === 'string';
+  if (
+    !body ||
+    !text(body.code) ||
+    !text(body.message) ||
+    !textOrNull(body.details) ||
+    !textOrNull(body.hint)
+  ) {
+    return unparsable(
+      `Invalid JSON value for MESSAGE: '${error.message}'`,
+      "MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'.",
     );
   }
+  if (error.detail === undefined) {
+    return unparsable('DETAIL is missing in the RAISE statement', DETAIL_HINT);
+  }
+  const headers = meta?.headers;
+  if (
+    !meta ||
+    typeof meta.status !== 'number' ||
+    !headers ||
+    typeof headers !== 'object' ||
+    Array.isArray(headers) ||
+    !Object.values(headers).every(text) ||
+    !textOrNull(meta.status_text)
+  ) {
+    return unparsable(`Invalid JSON value for DETAIL: '${error.detail}'`, DETAIL_HINT);
+  }
+  return restError(
+    meta.status,
+    body.code as string,
+    body.message as string,
+    (body.details as string | undefined) ?? null,
+    (body.hint as string | undefined) ?? null,
+    headers as Record<string, string>,
+  );
+}
+
+const DETAIL_HINT =
+  "DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'.";
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function unparsable(details: string, hint: string): HttpError {
+  return restError(
+    500,
+    'PGRST121',
+    'Could not parse JSON in the "RAISE SQLSTATE \'PGRST\'" error',
+    details,
+    hint,
+  );
 }

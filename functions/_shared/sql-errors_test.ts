@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { ApiError } from './errors.ts';
 import { apiErrorFromSql } from './sql-errors.ts';
 
 Deno.test('a PGRST error carries status, code, message, hint and headers', () => {
@@ -7,7 +8,7 @@ Deno.test('a PGRST error carries status, code, message, hint and headers', () =>
     message: JSON.stringify({
       code: 'rate_limited',
       message: 'Slow down',
-      details: { retry_after_seconds: 3 },
+      details: '{"retry_after_seconds": 3}',
       hint: null,
     }),
     detail: JSON.stringify({ status: 429, headers: { 'Retry-After': '3' } }),
@@ -16,9 +17,18 @@ Deno.test('a PGRST error carries status, code, message, hint and headers', () =>
   assert.equal(error.status, 429);
   assert.equal(error.code, 'rate_limited');
   assert.equal(error.message, 'Slow down');
-  assert.deepEqual(error.details, { retry_after_seconds: 3 });
+  assert.equal(error.details, '{"retry_after_seconds": 3}');
   const response = error.toResponse();
   assert.equal(response.headers.get('retry-after'), '3');
+});
+
+Deno.test('details go out as text, as through PostgREST: an object as its JSON text', async () => {
+  const fromObject = await new ApiError(400, 'invalid_argument', 'Unknown field', { argument: 'x' })
+    .toResponse()
+    .json();
+  assert.equal(fromObject.details, '{"argument":"x"}');
+  const fromText = await new ApiError(400, 'invalid_seq', 'Too far', '{"last_seq": 5}').toResponse().json();
+  assert.equal(fromText.details, '{"last_seq": 5}');
 });
 
 Deno.test('standard SQLSTATEs map to 4xx like PostgREST, with the SQLSTATE as the code', () => {

@@ -163,8 +163,10 @@ as $$
 $$;
 
 -- The error `query` raises: for an API error (SQLSTATE PGRST, see private.raise_error)
--- {status, code, message, details, hint, headers}; for any other error {sqlstate, message};
--- null when it succeeds. Whatever the query wrote before failing is rolled back.
+-- {status, code, message, details, hint, headers}, with details decoded from the JSON
+-- text the SQL sends (PostgREST allows only text there; tests.raw_error_of shows it as
+-- sent); for any other error {sqlstate, message}; null when it succeeds. Whatever the
+-- query wrote before failing is rolled back.
 create or replace function tests.error_of(query text)
 returns jsonb
 language plpgsql
@@ -181,10 +183,30 @@ exception when others then
   get stacked diagnostics state = returned_sqlstate, message = message_text, detail = pg_exception_detail;
   if state = 'PGRST' then
     return (message::jsonb) || jsonb_build_object(
+      'details', ((message::jsonb) ->> 'details')::jsonb,
       'status', (detail::jsonb) -> 'status',
       'headers', coalesce((detail::jsonb) -> 'headers', '{}'::jsonb));
   end if;
   return jsonb_build_object('sqlstate', state, 'message', message);
+end
+$$;
+
+-- The message and detail of the error `query` raises, as PostgreSQL hands them to
+-- PostgREST ({message, detail}, both text); null when it succeeds.
+create or replace function tests.raw_error_of(query text)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  message text;
+  detail text;
+begin
+  execute query;
+  return null;
+exception when others then
+  get stacked diagnostics message = message_text, detail = pg_exception_detail;
+  return jsonb_build_object('message', message, 'detail', detail);
 end
 $$;
 

@@ -319,7 +319,8 @@ describe('blocking', () => {
       title: 'Hi',
       member_ids: [gina.id, ivy.id],
     });
-    expect(asHank.error).toMatchObject({ code: 'blocked', details: { user_ids: [gina.id] } });
+    expect(asHank.error?.code).toBe('blocked');
+    expect(JSON.parse(asHank.error?.details ?? '')).toEqual({ user_ids: [gina.id] }); // text, as PostgREST sends it
     const asGina = await gina.client.rpc('create_group_conversation', { title: 'Hi', member_ids: [hank.id] });
     expect(asGina.error).toMatchObject({ code: 'blocked' });
 
@@ -329,7 +330,8 @@ describe('blocking', () => {
       conversation_id: ivys.id,
       user_ids: [gina.id],
     });
-    expect(adding.error).toMatchObject({ code: 'blocked', details: { user_ids: [gina.id] } });
+    expect(adding.error?.code).toBe('blocked');
+    expect(JSON.parse(adding.error?.details ?? '')).toEqual({ user_ids: [gina.id] });
     const members = await rpc<{ user_id: string }[]>(ivy, 'list_members', { conversation_id: ivys.id });
     expect(members.map((m) => m.user_id).sort()).toEqual([hank.id, ivy.id].sort());
   });

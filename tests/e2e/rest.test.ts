@@ -41,6 +41,10 @@ beforeAll(async () => {
           message = json_build_object('code', 'too_many', 'message', 'Slow down')::text,
           detail = json_build_object('status', 429, 'headers', json_build_object('Retry-After', '7'))::text;
       elsif kind = 'pt' then raise sqlstate 'PT402' using message = 'payment required';
+      elsif kind = 'object details' then
+        raise sqlstate 'PGRST' using
+          message = json_build_object('code', 'odd', 'message', 'Odd', 'details', json_build_object('n', 1))::text,
+          detail = json_build_object('status', 400, 'headers', json_build_object())::text;
       end if;
     end $$;
     revoke execute on function public.rest_fixture_note(text) from public, anon;
@@ -168,6 +172,16 @@ describe('errors', () => {
     const pt = await anonClient().rpc('rest_fixture_fail', { kind: 'pt' });
     expect(pt.status).toBe(402);
     expect(pt.error?.code).toBe('PT402');
+  });
+
+  it("a PGRST error whose details is not text is PostgREST's 500 PGRST121, as on the platform", async () => {
+    const { status, error } = await anonClient().rpc('rest_fixture_fail', { kind: 'object details' });
+    expect(status).toBe(500);
+    expect(error).toMatchObject({
+      code: 'PGRST121',
+      message: 'Could not parse JSON in the "RAISE SQLSTATE \'PGRST\'" error',
+    });
+    expect(error?.details).toContain('Invalid JSON value for MESSAGE');
   });
 
   it('a unique violation is 409 and leaves nothing behind', async () => {
