@@ -1,0 +1,20 @@
+// What a conversation needs from the client that opened it.
+
+import type { Clock } from './clock.ts';
+import type { Connection } from './connection.ts';
+import type { ReceiptReporter } from './receipts.ts';
+import type { ChatTransport } from './transport.ts';
+
+export interface ChatContext {
+  transport: ChatTransport;
+  clock: Clock;
+  random: () => number;
+  userId: string;
+  pageSize: number;
+  connection: Connection;
+  receiptsFor(conversationId: string): ReceiptReporter;
+  /** False while the page is hidden (then nothing is marked read). */
+  isForeground(): boolean;
+  /** You read up to `seq` here: clear the badge at once. */
+  onLocalRead(conversationId: string, seq: number): void;
+}

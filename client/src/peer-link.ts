@@ -1,0 +1,148 @@
+// One WebRTC data channel between two members of a direct conversation,
+// negotiated with the perfect-negotiation pattern over the `signal` relay:
+// both sides may offer at once; the polite side (the lower user id) rolls back
+// its own offer, the impolite one ignores the colliding offer. ICE candidates
+// are trickled in small batches. The channel is pre-negotiated (id 0), so
+// both sides create it and neither waits for `datachannel`.
+
+import type { Clock } from './clock.ts';
+import type { SignalType } from './types.ts';
+
+/** What goes over the data channel. */
+export type PeerPayload =
+  | {
+      t: 'message';
+      client_id: string;
+      body: string;
+      reply_to: string | null;
+      metadata: Record<string, unknown>;
+      created_at: string;
+    }
+  | { t: 'typing'; typing: boolean };
+
+export interface PeerLinkOptions {
+  clock: Clock;
+  polite: boolean;
+  createPeerConnection: () => RTCPeerConnection;
+  signal(type: SignalType, payload: unknown): void;
+  onPayload(payload: PeerPayload): void;
+  onOpenChange(open: boolean): void;
+  /** Gathers candidates for this long before sending them in one signal. */
+  iceBatchMs?: number;
+}
+
+export class PeerLink {
+  private readonly pc: RTCPeerConnection;
+  private readonly channel: RTCDataChannel;
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private candidates: (RTCIceCandidateInit | null)[] = [];
+  private cancelIceBatch: (() => void) | undefined;
+  private open = false;
+  private closed = false;
+
+  constructor(private readonly options: PeerLinkOptions) {
+    this.pc = options.createPeerConnection();
+    this.pc.onnegotiationneeded = () => void this.offer();
+    this.pc.onicecandidate = ({ candidate }) => this.queueCandidate(candidate ? candidate.toJSON() : null);
+    this.pc.onconnectionstatechange = () => {
+      if (this.pc.connectionState === 'failed' || this.pc.connectionState === 'closed') this.close(false);
+    };
+    this.channel = this.pc.createDataChannel('supachat', { negotiated: true, id: 0, ordered: true });
+    this.channel.onopen = () => this.setOpen(true);
+    this.channel.onclose = () => this.close(false);
+    this.channel.onmessage = (event: MessageEvent) => this.receive(event.data);
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  send(payload: PeerPayload): boolean {
+    if (!this.open || this.channel.readyState !== 'open') return false;
+    this.channel.send(JSON.stringify(payload));
+    return true;
+  }
+
+  /** A signal from the peer (already checked to come from them, for this conversation). */
+  async onSignal(type: SignalType, payload: unknown): Promise<void> {
+    if (this.closed) return;
+    if (type === 'bye') {
+      this.close(false);
+      return;
+    }
+    if (type === 'ice') {
+      for (const candidate of (payload as { candidates?: (RTCIceCandidateInit | null)[] })?.candidates ??
+        []) {
+        try {
+          await this.pc.addIceCandidate(candidate ?? undefined);
+        } catch (error) {
+          if (!this.ignoreOffer) throw error;
+        }
+      }
+      return;
+    }
+    const description = payload as RTCSessionDescriptionInit;
+    const collision =
+      description.type === 'offer' && (this.makingOffer || this.pc.signalingState !== 'stable');
+    this.ignoreOffer = !this.options.polite && collision;
+    if (this.ignoreOffer) return;
+    if (collision) await this.pc.setLocalDescription({ type: 'rollback' });
+    await this.pc.setRemoteDescription(description);
+    if (description.type === 'offer') {
+      await this.pc.setLocalDescription();
+      this.options.signal('answer', this.pc.localDescription?.toJSON());
+    }
+  }
+
+  /** Ends the link; `sayBye` tells the peer (when we leave, not when it failed). */
+  close(sayBye = true): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelIceBatch?.();
+    if (sayBye) this.options.signal('bye', null);
+    this.channel.close();
+    this.pc.close();
+    this.setOpen(false);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private async offer(): Promise<void> {
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.options.signal('offer', this.pc.localDescription?.toJSON());
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  private queueCandidate(candidate: RTCIceCandidateInit | null): void {
+    this.candidates.push(candidate);
+    if (this.cancelIceBatch) return;
+    this.cancelIceBatch = this.options.clock.setTimeout(() => {
+      this.cancelIceBatch = undefined;
+      const candidates = this.candidates.splice(0);
+      if (!this.closed) this.options.signal('ice', { candidates });
+    }, this.options.iceBatchMs ?? 50);
+  }
+
+  private receive(data: unknown): void {
+    if (typeof data !== 'string') return;
+    try {
+      const payload = JSON.parse(data) as PeerPayload;
+      if (payload && (payload.t === 'message' || payload.t === 'typing')) this.options.onPayload(payload);
+    } catch {
+      // Not ours: ignore.
+    }
+  }
+
+  private setOpen(open: boolean): void {
+    if (this.open === open) return;
+    this.open = open;
+    this.options.onOpenChange(open);
+  }
+}

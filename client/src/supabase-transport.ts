@@ -1,0 +1,215 @@
+// ChatTransport on supabase-js, with the workarounds a chat client needs:
+// - channels join only after auth has settled and Realtime holds the current
+//   token (a join sent without it is accepted but hears nothing);
+// - a channel that fails is removed, so realtime-js does not rejoin it by
+//   itself (forever, and after sleep with an expired token): the library
+//   re-authorizes first and decides whether to join again;
+// - errors of `functions.invoke` are read from the Response in
+//   `FunctionsHttpError.context` ({code, message, details, hint} and Retry-After).
+
+import {
+  FunctionsFetchError,
+  FunctionsHttpError,
+  FunctionsRelayError,
+  type RealtimeChannel,
+  type SupabaseClient,
+} from '@supabase/supabase-js';
+import { ChatError } from './errors.ts';
+import type { AuthChange, ChannelHandlers, ChatTransport, TransportChannel } from './transport.ts';
+
+/** Seconds before expiry at which a session is refreshed before a join rather than used. */
+const REFRESH_MARGIN_SECONDS = 30;
+
+// biome-ignore lint/suspicious/noExplicitAny: any database schema will do
+type AnySupabaseClient = SupabaseClient<any, any, any>;
+
+export function supabaseTransport(supabase: AnySupabaseClient): ChatTransport {
+  return {
+    async currentUser() {
+      const { data } = await supabase.auth.getSession();
+      return data.session?.user.id ?? null;
+    },
+
+    async authorize() {
+      let { data } = await supabase.auth.getSession();
+      let session = data.session;
+      const expiresAt = session?.expires_at ?? 0;
+      if (session && expiresAt - Date.now() / 1000 < REFRESH_MARGIN_SECONDS) {
+        const refreshed = await supabase.auth.refreshSession();
+        if (refreshed.error && refreshed.error.status === 0) throw networkError(refreshed.error.message);
+        session = refreshed.data.session;
+        if (!session) ({ data } = await supabase.auth.getSession());
+      }
+      if (!session) {
+        throw new ChatError({
+          status: 401,
+          code: 'session_expired',
+          message: 'There is no valid session: sign in again.',
+        });
+      }
+      await supabase.realtime.setAuth(session.access_token);
+    },
+
+    onAuthChange(listener) {
+      const { data } = supabase.auth.onAuthStateChange((event) => {
+        const change: AuthChange | null =
+          event === 'TOKEN_REFRESHED'
+            ? 'token-refreshed'
+            : event === 'SIGNED_IN'
+              ? 'signed-in'
+              : event === 'SIGNED_OUT'
+                ? 'signed-out'
+                : null;
+        // Outside auth-js's lock: the listener may call back into supabase.auth.
+        if (change) setTimeout(() => listener(change), 0);
+      });
+      return () => data.subscription.unsubscribe();
+    },
+
+    join(topic, handlers, options = {}) {
+      return joinChannel(supabase, topic, handlers, options.presenceKey);
+    },
+
+    async rpc<T>(name: string, args: Record<string, unknown>) {
+      const { data, error, status } = await supabase.rpc(name, args);
+      if (error) {
+        const details = error.details as unknown;
+        throw new ChatError({
+          status: status || 0,
+          code: error.code || (status ? 'error' : 'network_error'),
+          message: error.message,
+          details: parseJson(details),
+          hint: error.hint || null,
+          retryAfterMs: retryAfterFromDetails(parseJson(details)),
+        });
+      }
+      return data as T;
+    },
+
+    async invoke<T>(name: string, body: Record<string, unknown>) {
+      const { data, error } = await supabase.functions.invoke(name, { body });
+      if (error) throw await functionError(error);
+      return data as T;
+    },
+  };
+}
+
+function joinChannel(
+  supabase: AnySupabaseClient,
+  topic: string,
+  handlers: ChannelHandlers,
+  presenceKey: string | undefined,
+): TransportChannel {
+  const channel: RealtimeChannel = supabase.channel(topic, {
+    config: {
+      private: true,
+      broadcast: { self: false, ack: false },
+      ...(presenceKey ? { presence: { key: presenceKey, enabled: true } } : {}),
+    },
+  });
+  let ended = false;
+  const end = () => {
+    ended = true;
+    void supabase.removeChannel(channel);
+  };
+  channel.on('broadcast', { event: '*' }, (message: { event: string; payload?: unknown }) => {
+    if (!ended) handlers.onEvent(message.event, message.payload ?? null);
+  });
+  if (presenceKey && handlers.onPresence) {
+    const report = () => {
+      if (!ended) handlers.onPresence?.(Object.keys(channel.presenceState()));
+    };
+    channel.on('presence', { event: 'sync' }, report);
+  }
+  channel.subscribe((status, err) => {
+    if (ended) return;
+    if (status === 'SUBSCRIBED') {
+      handlers.onStatus({ state: 'joined' });
+      return;
+    }
+    end();
+    const reason = serverReason(err);
+    if (reason?.startsWith('Unauthorized')) {
+      handlers.onStatus({
+        state: 'refused',
+        error: new ChatError({ status: 403, code: 'join_refused', message: reason, details: { topic } }),
+      });
+      return;
+    }
+    const code =
+      status === 'TIMED_OUT' ? 'join_timed_out' : status === 'CLOSED' ? 'channel_closed' : 'channel_error';
+    handlers.onStatus({
+      state: 'dropped',
+      error: new ChatError({
+        status: 0,
+        code: reason && /token|jwt/i.test(reason) ? 'token_rejected' : code,
+        message: reason ?? err?.message ?? `channel ${status.toLowerCase()}`,
+        details: { topic },
+      }),
+    });
+  });
+  return {
+    broadcast(event, payload) {
+      if (!ended && channel.state === 'joined') void channel.send({ type: 'broadcast', event, payload });
+    },
+    track(payload) {
+      if (!ended) void channel.track(payload);
+    },
+    leave() {
+      if (!ended) end();
+    },
+  };
+}
+
+/** The reason of a join the server answered with an error (not a socket failure). */
+function serverReason(err: Error | undefined): string | null {
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  if (cause && typeof cause === 'object' && typeof (cause as { code?: unknown }).code !== 'number') {
+    const reason = (cause as { reason?: unknown }).reason;
+    if (typeof reason === 'string') return reason;
+  }
+  return null;
+}
+
+async function functionError(error: unknown): Promise<ChatError> {
+  if (error instanceof FunctionsHttpError) {
+    const response = error.context as Response;
+    let body: Record<string, unknown> = {};
+    try {
+      body = (await response.clone().json()) as Record<string, unknown>;
+    } catch {}
+    const header = Number(response.headers.get('Retry-After'));
+    return new ChatError({
+      status: response.status,
+      code: typeof body.code === 'string' ? body.code : `http_${response.status}`,
+      message: typeof body.message === 'string' ? body.message : response.statusText || 'request failed',
+      details: body.details ?? null,
+      hint: typeof body.hint === 'string' ? body.hint : null,
+      retryAfterMs:
+        Number.isFinite(header) && header > 0 ? header * 1000 : retryAfterFromDetails(body.details),
+    });
+  }
+  if (error instanceof FunctionsRelayError) {
+    return new ChatError({ status: 502, code: 'relay_error', message: error.message });
+  }
+  if (error instanceof FunctionsFetchError) return networkError(error.message);
+  return ChatError.from(error);
+}
+
+function networkError(message: string): ChatError {
+  return new ChatError({ status: 0, code: 'network_error', message });
+}
+
+function retryAfterFromDetails(details: unknown): number | undefined {
+  const seconds = (details as { retry_after_seconds?: unknown } | null)?.retry_after_seconds;
+  return typeof seconds === 'number' && seconds > 0 ? seconds * 1000 : undefined;
+}
+
+function parseJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value ?? null;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
