@@ -42,6 +42,8 @@ export interface ChatOptions {
   receiptBatchMs?: number;
   /** How often to check whether the machine slept (default 5000 ms; a gap of 4× that is a wake). */
   sleepCheckMs?: number;
+  /** How often an open conversation checks for changes no event announced (default 60000 ms). */
+  resyncEveryMs?: number;
   /** The peer-to-peer fast path for direct conversations (off by default). */
   webrtc?: boolean | WebRtcOptions;
 }
@@ -143,6 +145,7 @@ class Chat implements ChatClient {
         return chat.userId;
       },
       pageSize: this.pageSize,
+      resyncEveryMs: options.resyncEveryMs ?? 60_000,
       connection: this.connectionState,
       receiptsFor: (id) => this.receiptsFor(id),
       isForeground: () => typeof document === 'undefined' || document.visibilityState !== 'hidden',

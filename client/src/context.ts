@@ -11,6 +11,8 @@ export interface ChatContext {
   random: () => number;
   userId: string;
   pageSize: number;
+  /** How often an open conversation asks for changes even when nothing rang. */
+  resyncEveryMs: number;
   connection: Connection;
   receiptsFor(conversationId: string): ReceiptReporter;
   /** False while the page is hidden (then nothing is marked read). */

@@ -98,6 +98,7 @@ export class Conversation {
   private readonly typingReceiver: TypingReceiver;
   readonly receipts: ReceiptReporter;
   private peerLinkOpen = false;
+  private cancelResync: () => void = () => undefined;
 
   constructor(
     private readonly context: ChatContext,
@@ -121,6 +122,16 @@ export class Conversation {
     );
     this.typingReceiver = new TypingReceiver(context.clock, (typers) => this.typingState.set(typers));
     this.receipts = context.receiptsFor(id);
+    this.scheduleResync();
+  }
+
+  /** Realtime promises no delivery: a lost last event would go unnoticed until the next one, so ask now and then. */
+  private scheduleResync(): void {
+    this.cancelResync = this.context.clock.setTimeout(() => {
+      if (this.closed) return;
+      if (this.timeline.loaded) this.catchUp();
+      this.scheduleResync();
+    }, this.context.resyncEveryMs);
   }
 
   async open(): Promise<void> {
@@ -178,6 +189,7 @@ export class Conversation {
     this.typingSender.stop();
     this.closed = true;
     this.cancelCatchUpRetry();
+    this.cancelResync();
     this.topicChannel?.close();
     this.liveChannel?.close();
     this.typingReceiver.reset();

@@ -3,7 +3,9 @@
 // change cursor — every change up to it has been applied. Pure state, no I/O.
 //
 // Rows and events may arrive late, twice, or out of order: a row replaces the
-// held copy only when its change_seq is newer; a change above cursor + 1 is
+// held copy only when its change_seq is newer. A reaction event carries only the
+// reactions, so they are versioned apart: a row older than the reactions held
+// keeps them (the row's body still counts). A change above cursor + 1 is
 // remembered until the ones between arrive (or a sync covers them). `gap()`
 // says when something is missing and sync_conversation must be asked.
 
@@ -13,6 +15,8 @@ export class Timeline {
   /** Held messages by seq (including ones past `head`, waiting for a hole to fill). */
   private readonly bySeq = new Map<number, MessageRow>();
   private readonly seqById = new Map<string, number>();
+  /** change_seq of the reactions held, where a reaction event set them. */
+  private readonly reactionsVersion = new Map<number, number>();
   /** change_seqs above cursor + 1 already applied. */
   private readonly aheadChanges = new Set<number>();
   /** Lowest seq of the window (1 when the whole history is held); null before the first load. */
@@ -62,7 +66,8 @@ export class Timeline {
     if (this.oldest === null || row.seq < this.oldest) return false;
     const held = this.bySeq.get(row.seq);
     if (held && held.change_seq >= row.change_seq) return false;
-    this.store(row);
+    const reactionsAt = this.reactionsVersion.get(row.seq) ?? 0;
+    this.store(held && reactionsAt > row.change_seq ? { ...row, reactions: held.reactions } : row);
     this.advanceHead();
     return true;
   }
@@ -70,8 +75,10 @@ export class Timeline {
   /** Applies a reaction change to the held message. Returns whether anything changed. */
   applyReaction(event: ReactionEvent): boolean {
     const held = this.bySeq.get(event.seq);
-    if (!held || held.id !== event.message_id || held.change_seq >= event.change_seq) return false;
-    this.bySeq.set(event.seq, { ...held, reactions: event.reactions, change_seq: event.change_seq });
+    const reactionsAt = Math.max(held?.change_seq ?? 0, this.reactionsVersion.get(event.seq) ?? 0);
+    if (!held || held.id !== event.message_id || reactionsAt >= event.change_seq) return false;
+    this.bySeq.set(event.seq, { ...held, reactions: event.reactions });
+    this.reactionsVersion.set(event.seq, event.change_seq);
     return true;
   }
 
