@@ -96,8 +96,10 @@ export class ManagedChannel {
     if (status.state === 'joined') {
       this.attempt = 0;
       this.joinedOnce = true;
-      this.setState('joined');
+      this.state = 'joined';
+      // The catch-up starts before the status is reported, so it never reads "live" before catching up.
       this.options.onJoined();
+      this.setState('joined');
       return;
     }
     this.channel = null;
