@@ -150,6 +150,7 @@ class Chat implements ChatClient {
       receiptsFor: (id) => this.receiptsFor(id),
       isForeground: () => typeof document === 'undefined' || document.visibilityState !== 'hidden',
       onLocalRead: (id, seq) => this.inboxState.onRead(id, seq),
+      onOwnStored: (clientId) => void this.outboxState?.confirm(clientId),
     };
     this.ready = this.start();
     this.ready.catch(() => undefined);

@@ -17,6 +17,8 @@ export interface ChatContext {
   receiptsFor(conversationId: string): ReceiptReporter;
   /** False while the page is hidden (then nothing is marked read). */
   isForeground(): boolean;
+  /** One of your sends is stored (seen on the topic or in a sync): the outbox may let go of it. */
+  onOwnStored(clientId: string): void;
   /** You read up to `seq` here: clear the badge at once. */
   onLocalRead(conversationId: string, seq: number): void;
 }

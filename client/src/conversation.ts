@@ -331,8 +331,7 @@ export class Conversation {
       case 'reaction.changed': {
         const change = payload as ReactionEvent;
         if (change.conversation_id !== this.id) return;
-        this.timeline.applyReaction(change);
-        this.timeline.noteChange(change.change_seq);
+        if (this.timeline.applyReaction(change)) this.timeline.noteChange(change.change_seq);
         break;
       }
       case 'receipt': {
@@ -573,6 +572,7 @@ export class Conversation {
     }
     for (const item of this.outboxItems) {
       if (!stored.has(`${me}:${item.client_id}`)) tail.push(fromOutbox(item, me));
+      else this.context.onOwnStored(item.client_id);
     }
     this.patch({
       entry: this.entry,

@@ -105,6 +105,14 @@ export class Outbox {
     this.options.tabs.post({ type: 'outbox-changed' });
   }
 
+  /** The server's copy of a send arrived (by Realtime or a sync) before its answer did: it is sent. */
+  async confirm(clientId: string): Promise<void> {
+    if (!this.find(clientId)) return;
+    this.remove(clientId);
+    await this.options.storage.delete(this.options.userId, clientId);
+    this.options.tabs.post({ type: 'outbox-changed' });
+  }
+
   /** The connection came back: sends waiting for an answer go now, not after their backoff. */
   resume(): void {
     this.notBefore.clear();

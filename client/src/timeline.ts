@@ -72,19 +72,29 @@ export class Timeline {
     return true;
   }
 
-  /** Applies a reaction change to the held message. Returns whether anything changed. */
+  /**
+   * Applies a reaction change to the held message. Returns false when the
+   * message is not held yet (it then counts as missing, so the change is not
+   * taken as seen: a sync must bring the message with its reactions).
+   */
   applyReaction(event: ReactionEvent): boolean {
+    this.knownLastSeq = Math.max(this.knownLastSeq, event.seq);
+    if (this.oldest === null) return false;
+    if (event.seq < this.oldest) return true;
     const held = this.bySeq.get(event.seq);
-    const reactionsAt = Math.max(held?.change_seq ?? 0, this.reactionsVersion.get(event.seq) ?? 0);
-    if (!held || held.id !== event.message_id || reactionsAt >= event.change_seq) return false;
-    this.bySeq.set(event.seq, { ...held, reactions: event.reactions });
-    this.reactionsVersion.set(event.seq, event.change_seq);
+    if (!held) return false;
+    const reactionsAt = Math.max(held.change_seq, this.reactionsVersion.get(event.seq) ?? 0);
+    if (reactionsAt < event.change_seq) {
+      this.bySeq.set(event.seq, { ...held, reactions: event.reactions });
+      this.reactionsVersion.set(event.seq, event.change_seq);
+    }
     return true;
   }
 
   /** Records that change `changeSeq` was seen (applied or found stale). */
   noteChange(changeSeq: number): void {
-    if (changeSeq <= this.cursor) return;
+    // Before the first page nothing is applied: the sync after it covers these changes.
+    if (!this.loaded || changeSeq <= this.cursor) return;
     this.aheadChanges.add(changeSeq);
     while (this.aheadChanges.delete(this.cursor + 1)) this.cursor += 1;
   }
