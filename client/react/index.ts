@@ -1,0 +1,13 @@
+// @supachat/client/react — hooks on the core stores (useSyncExternalStore).
+// React is a peer dependency; nothing else is needed.
+
+export { ChatProvider, useChat } from './provider.ts';
+export {
+  type ConversationView,
+  type UseConversationOptions,
+  useConnection,
+  useConversation,
+  useInbox,
+  usePresence,
+  useTyping,
+} from './hooks.ts';
