@@ -208,8 +208,9 @@ class Chat implements ChatClient {
     this.spreadOutbox();
     this.cleanups.push(this.connectionState.onLive(() => outbox.resume()));
 
-    if (this.options.webrtc && typeof RTCPeerConnection !== 'undefined') {
-      this.peers = new PeerLinks(this.context, this.options.webrtc === true ? {} : this.options.webrtc, {
+    const webrtc = this.options.webrtc === true ? {} : this.options.webrtc;
+    if (webrtc && (webrtc.createPeerConnection || typeof RTCPeerConnection !== 'undefined')) {
+      this.peers = new PeerLinks(this.context, webrtc, {
         conversation: (id) => this.conversations.get(id)?.conversation,
         onLinks: (count) => this.connectionState.setPeerLinks(count),
       });
