@@ -2,7 +2,8 @@
 // totals them all: `N passed, N failed`.
 //
 //   npm test                 everything
-//   npm test -- db e2e       only the named suites (lint, typecheck, deno, db, db15, dblint, e2e, e2e22)
+//   npm test -- db e2e       only the named suites (lint, typecheck, types, client, deno, db, db15,
+//                            dblint, e2e, e2e22, client-e2e)
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -119,14 +120,17 @@ async function dbLint(): Promise<Result> {
   );
 }
 
-/** The Vitest suites; `env` can put another Node.js first on the PATH (Vitest and npm run on it). */
-async function e2e(suite: string, env?: NodeJS.ProcessEnv): Promise<Result> {
+/**
+ * Runs Vitest (`args`: a config, a project) and counts its JSON report; `env` can put
+ * another Node.js first on the PATH (Vitest and npm run on it).
+ */
+async function vitest(suite: string, args: string[] = [], env?: NodeJS.ProcessEnv): Promise<Result> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vitest-report-'));
   const report = path.join(dir, 'report.json');
   try {
     await run(
       bin('vitest'),
-      ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+      ['run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
       env,
     );
     if (!existsSync(report)) return { suite, passed: 0, failed: 1, note: 'Vitest wrote no report' };
@@ -145,9 +149,21 @@ async function e2e(suite: string, env?: NodeJS.ProcessEnv): Promise<Result> {
   }
 }
 
+const clientVitest = (project: string) => [
+  '--config',
+  'client/test/vitest.config.ts',
+  `--project=${project}`,
+];
+
 const suites: Record<string, () => Promise<Result>> = {
   lint: () => check('format and lint (Biome)', bin('biome'), ['check', '.']),
   typecheck: () => check('typecheck (tsc, strict)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']),
+  types: () =>
+    check('client database types current (supabase gen types)', bin('tsx'), [
+      'scripts/gen-types.ts',
+      '--check',
+    ]),
+  client: () => vitest('client library: unit and property tests (Vitest)', clientVitest('client')),
   deno: async () => {
     const deno = denoBinary(PROJECT_DIR);
     const registry = npmRegistry();
@@ -190,7 +206,7 @@ const suites: Record<string, () => Promise<Result>> = {
     return pgtap(() => 'pgTAP on PostgreSQL 15 (Debian, via SUPABASE_DB_URL)', '/usr/lib/postgresql/15/bin');
   },
   dblint: dbLint,
-  e2e: () => e2e('end to end (Vitest, supabase-js)'),
+  e2e: () => vitest('end to end (Vitest, supabase-js)'),
   e2e22: async () => {
     const suite = 'end to end on Node.js 22 (Vitest, supabase-js)';
     if (!existsSync(NODE_22)) {
@@ -201,11 +217,13 @@ const suites: Record<string, () => Promise<Result>> = {
         note: 'Node.js 22 is not installed: npm ci --prefix tools/node22',
       };
     }
-    return e2e(suite, {
+    return vitest(suite, [], {
       PATH: `${path.dirname(NODE_22)}${path.delimiter}${process.env.PATH}`,
       E2E_NODE_MAJOR: '22',
     });
   },
+  'client-e2e': () =>
+    vitest('client library on the emulator (Vitest, supabase-js)', clientVitest('client-e2e')),
 };
 
 const requested = process.argv.slice(2);

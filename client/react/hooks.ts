@@ -48,7 +48,10 @@ export interface ConversationView extends ConversationSnapshot {
 }
 
 /** One conversation: its messages (pending sends included), members, status, and what you can do in it. */
-export function useConversation(conversationId: string | null, options: UseConversationOptions = {}): ConversationView {
+export function useConversation(
+  conversationId: string | null,
+  options: UseConversationOptions = {},
+): ConversationView {
   const chat = useChat();
   const handle = useHandle(conversationId);
   const snapshot = useStore(handle?.store ?? emptyConversation(conversationId));
@@ -62,7 +65,9 @@ export function useConversation(conversationId: string | null, options: UseConve
     () => ({
       ...snapshot,
       send: (body, sendOptions) =>
-        conversationId ? chat.send(conversationId, body, sendOptions) : Promise.reject(new Error('no conversation')),
+        conversationId
+          ? chat.send(conversationId, body, sendOptions)
+          : Promise.reject(new Error('no conversation')),
       retry: (clientId) => chat.retry(clientId),
       discard: (clientId) => chat.discard(clientId),
       edit: (messageId, body) => chat.edit(messageId, body),
@@ -105,7 +110,10 @@ function useHandle(conversationId: string | null): ConversationHandle | null {
   return handle?.id === conversationId ? handle : null;
 }
 
-const fixed = <T>(value: T): ReadableStore<T> => ({ subscribe: () => () => undefined, getSnapshot: () => value });
+const fixed = <T>(value: T): ReadableStore<T> => ({
+  subscribe: () => () => undefined,
+  getSnapshot: () => value,
+});
 const NOBODY = fixed<readonly string[]>([]);
 const empties = new Map<string | null, ReadableStore<ConversationSnapshot>>();
 

@@ -1,7 +1,6 @@
 // @supachat/client/react — hooks on the core stores (useSyncExternalStore).
 // React is a peer dependency; nothing else is needed.
 
-export { ChatProvider, useChat } from './provider.ts';
 export {
   type ConversationView,
   type UseConversationOptions,
@@ -11,3 +10,4 @@ export {
   usePresence,
   useTyping,
 } from './hooks.ts';
+export { ChatProvider, useChat } from './provider.ts';

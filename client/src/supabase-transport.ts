@@ -11,6 +11,7 @@ import {
   FunctionsFetchError,
   FunctionsHttpError,
   FunctionsRelayError,
+  isAuthRetryableFetchError,
   type RealtimeChannel,
   type SupabaseClient,
 } from '@supabase/supabase-js';
@@ -31,14 +32,12 @@ export function supabaseTransport(supabase: AnySupabaseClient): ChatTransport {
     },
 
     async authorize() {
-      let { data } = await supabase.auth.getSession();
+      const { data } = await supabase.auth.getSession();
       let session = data.session;
-      const expiresAt = session?.expires_at ?? 0;
-      if (session && expiresAt - Date.now() / 1000 < REFRESH_MARGIN_SECONDS) {
+      if (session && (session.expires_at ?? 0) - Date.now() / 1000 < REFRESH_MARGIN_SECONDS) {
         const refreshed = await supabase.auth.refreshSession();
-        if (refreshed.error && refreshed.error.status === 0) throw networkError(refreshed.error.message);
+        if (isAuthRetryableFetchError(refreshed.error)) throw networkError(refreshed.error.message);
         session = refreshed.data.session;
-        if (!session) ({ data } = await supabase.auth.getSession());
       }
       if (!session) {
         throw new ChatError({

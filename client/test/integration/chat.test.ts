@@ -53,8 +53,13 @@ describe('the client library on the emulator', () => {
     bob.network.outage = 'down';
     cutSocket(bob);
     const offline = await chat.send(id, 'sent while offline');
-    await waitFor(() => view.store.getSnapshot().messages[0]?.error?.code === 'network_error', 'a failed attempt');
-    expect(view.store.getSnapshot().messages).toMatchObject([{ status: 'pending', seq: null, client_id: offline.client_id }]);
+    await waitFor(
+      () => view.store.getSnapshot().messages[0]?.error?.code === 'network_error',
+      'a failed attempt',
+    );
+    expect(view.store.getSnapshot().messages).toMatchObject([
+      { status: 'pending', seq: null, client_id: offline.client_id },
+    ]);
     bob.network.outage = 'lose-answers'; // the next attempt is stored, but its answer never arrives
     await waitFor(() => (bob.functionCalls.get('send-message') ?? 0) >= 3, 'a retry whose answer is lost');
     bob.network.outage = null;
@@ -83,7 +88,9 @@ describe('the client library on the emulator', () => {
     const view = chat.open(id);
     const { client_id } = await chat.send(id, 'after the limit');
     await waitFor(
-      () => view.store.getSnapshot().messages.find((m) => m.client_id === client_id)?.error?.code === 'rate_limited',
+      () =>
+        view.store.getSnapshot().messages.find((m) => m.client_id === client_id)?.error?.code ===
+        'rate_limited',
       'the 429 to show on the pending send',
     );
     await waitFor(() => seen(view).some((m) => m.client_id === client_id), 'the send to be stored');
@@ -124,8 +131,14 @@ describe('the client library on the emulator', () => {
     const carolView = carolChat.open(id);
     await Promise.all([live(bobChat), live(carolChat)]);
     for (let i = 1; i <= 3; i++) await sendAs(alice, id, `before ${i}`);
-    await waitFor(() => seen(carolView).length === 3 && seen(bobView).length === 3, 'both to hold 3 messages');
-    const { error } = await alice.supabase.rpc('remove_conversation_member', { conversation_id: id, user_id: carol.id });
+    await waitFor(
+      () => seen(carolView).length === 3 && seen(bobView).length === 3,
+      'both to hold 3 messages',
+    );
+    const { error } = await alice.supabase.rpc('remove_conversation_member', {
+      conversation_id: id,
+      user_id: carol.id,
+    });
     expect(error).toBeNull();
     for (let i = 1; i <= 3; i++) await sendAs(alice, id, `after ${i}`);
     await waitFor(() => seen(bobView).length === 6, 'bob to hold 6 messages');
@@ -135,7 +148,12 @@ describe('the client library on the emulator', () => {
     expect(carolChat.inbox.getSnapshot().entries.some((e) => e.conversation_id === id)).toBe(false);
     expect(seen(bobView)).toEqual(await stored(id));
     expect(bobView.store.getSnapshot().entry?.topic).toBe(`conversation:${id}:2`);
-    expect(bobView.store.getSnapshot().members.map((m) => m.user_id).sort()).toEqual([alice.id, bob.id].sort());
+    expect(
+      bobView.store
+        .getSnapshot()
+        .members.map((m) => m.user_id)
+        .sort(),
+    ).toEqual([alice.id, bob.id].sort());
     await live(bobChat);
   });
 
@@ -153,7 +171,10 @@ describe('the client library on the emulator', () => {
     const secondView = second.open(id);
     await Promise.all([live(first), live(second)]);
     for (const text of ['tab two 1', 'tab two 2', 'tab two 3']) await second.send(id, text);
-    await waitFor(() => seen(secondView).length === 3 && seen(firstView).length === 3, 'both tabs to show 3 sent');
+    await waitFor(
+      () => seen(secondView).length === 3 && seen(firstView).length === 3,
+      'both tabs to show 3 sent',
+    );
     expect(bob.functionCalls.get('send-message')).toBe(3);
     expect(bobAgain.functionCalls.get('send-message') ?? 0).toBe(0);
     expect(second.outbox.getSnapshot()).toEqual([]);

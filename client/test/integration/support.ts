@@ -6,10 +6,10 @@ import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
 import { afterAll, inject } from 'vitest';
 import WebSocket from 'ws';
+import { createUser } from '../../../emulator/testing.ts';
 import { type ChatClient, type ChatOptions, createChat } from '../../src/chat.ts';
 import { memoryStorage } from '../../src/outbox-storage.ts';
 import { singleTab } from '../../src/tabs.ts';
-import { createUser } from '../../../emulator/testing.ts';
 
 export const stack = inject('stack');
 
@@ -52,7 +52,10 @@ export async function person(as?: Pick<Person, 'email' | 'password'>): Promise<P
     },
   });
   clients.push(supabase);
-  const { data, error } = await supabase.auth.signInWithPassword({ email: user.email, password: user.password });
+  const { data, error } = await supabase.auth.signInWithPassword({
+    email: user.email,
+    password: user.password,
+  });
   if (error || !data.user) throw new Error(`signing in ${user.email} failed: ${error?.message}`);
   return { id: data.user.id, email: user.email, password: user.password, supabase, functionCalls, network };
 }
@@ -65,7 +68,9 @@ export function chatFor(who: Person, options: ChatOptions = {}): ChatClient {
 
 /** Kills the client's WebSocket as a network failure would (no close handshake). */
 export function cutSocket(who: Person): void {
-  const realtime = who.supabase.realtime as unknown as { socketAdapter: { socket: { conn: WebSocket | null } } };
+  const realtime = who.supabase.realtime as unknown as {
+    socketAdapter: { socket: { conn: WebSocket | null } };
+  };
   const conn = realtime.socketAdapter.socket.conn;
   if (!conn) throw new Error('no socket to cut');
   conn.terminate();
@@ -89,7 +94,11 @@ export async function sendAs(who: Person, conversationId: string, body: string):
 }
 
 /** Polls until `check` returns a value; fails naming `what` after `timeoutMs` (a bound, never an assertion). */
-export async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | false,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();

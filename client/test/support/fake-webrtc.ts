@@ -71,7 +71,8 @@ export class FakePeerConnection {
   async setLocalDescription(description?: RTCSessionDescriptionInit): Promise<void> {
     await Promise.resolve();
     if (description?.type === 'rollback') {
-      if (this.signalingState !== 'have-local-offer') throw new Error('InvalidStateError: nothing to roll back');
+      if (this.signalingState !== 'have-local-offer')
+        throw new Error('InvalidStateError: nothing to roll back');
       this.signalingState = 'stable';
       this.localDescription = null;
       return;
@@ -92,10 +93,12 @@ export class FakePeerConnection {
   async setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
     await Promise.resolve();
     if (description.type === 'offer') {
-      if (this.signalingState !== 'stable') throw new Error(`InvalidStateError: offer in ${this.signalingState}`);
+      if (this.signalingState !== 'stable')
+        throw new Error(`InvalidStateError: offer in ${this.signalingState}`);
       this.signalingState = 'have-remote-offer';
     } else if (description.type === 'answer') {
-      if (this.signalingState !== 'have-local-offer') throw new Error(`InvalidStateError: answer in ${this.signalingState}`);
+      if (this.signalingState !== 'have-local-offer')
+        throw new Error(`InvalidStateError: answer in ${this.signalingState}`);
       this.signalingState = 'stable';
     }
     this.remoteDescription = new FakeDescription(description.type as RTCSdpType, description.sdp ?? '');
@@ -125,7 +128,9 @@ export class FakePeerConnection {
 
   private trickle(): void {
     queueMicrotask(() => {
-      this.onicecandidate?.({ candidate: { toJSON: () => ({ candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0' }) } });
+      this.onicecandidate?.({
+        candidate: { toJSON: () => ({ candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0' }) },
+      });
       this.onicecandidate?.({ candidate: null });
     });
   }
@@ -133,7 +138,10 @@ export class FakePeerConnection {
   private maybeConnect(): void {
     const other = this.network.otherOf(this);
     const ready = (pc: FakePeerConnection) =>
-      pc.signalingState === 'stable' && pc.localDescription && pc.remoteDescription && pc.remoteCandidates > 0;
+      pc.signalingState === 'stable' &&
+      pc.localDescription &&
+      pc.remoteDescription &&
+      pc.remoteCandidates > 0;
     if (!other || !ready(this) || !ready(other) || this.connectionState === 'connected') return;
     for (const pc of [this, other]) {
       pc.connectionState = 'connected';

@@ -16,7 +16,9 @@ export function inProcessLocks(): LockManagerLike {
       return new Promise((resolve, reject) => {
         const run = () => {
           held.add(name);
-          callback().then(resolve, reject).finally(() => next(name));
+          callback()
+            .then(resolve, reject)
+            .finally(() => next(name));
         };
         if (!held.has(name)) {
           run();

@@ -51,10 +51,24 @@ export class ModelServer {
   createConversation(kind: 'direct' | 'group', memberIds: string[], title: string | null = null): string {
     const id = uuid('conv');
     const members = new Map<string, ModelMember>();
-    memberIds.forEach((userId, index) =>
-      members.set(userId, { role: index === 0 ? 'owner' : 'member', last_read_seq: 0, last_delivered_seq: 0, joined_at: this.stamp() }),
-    );
-    this.conversations.set(id, { id, kind, title, epoch: 1, last_seq: 0, last_change: 0, members, messages: [] });
+    for (const [index, userId] of memberIds.entries()) {
+      members.set(userId, {
+        role: index === 0 ? 'owner' : 'member',
+        last_read_seq: 0,
+        last_delivered_seq: 0,
+        joined_at: this.stamp(),
+      });
+    }
+    this.conversations.set(id, {
+      id,
+      kind,
+      title,
+      epoch: 1,
+      last_seq: 0,
+      last_change: 0,
+      members,
+      messages: [],
+    });
     return id;
   }
 
@@ -66,7 +80,12 @@ export class ModelServer {
 
   // --- what other users do ---------------------------------------------------------
 
-  send(userId: string, conversationId: string, body: string, clientId = uuid('client')): { row: MessageRow; created: boolean } {
+  send(
+    userId: string,
+    conversationId: string,
+    body: string,
+    clientId = uuid('client'),
+  ): { row: MessageRow; created: boolean } {
     const c = this.member(userId, conversationId);
     const existing = c.messages.find((m) => m.sender_id === userId && m.client_id === clientId);
     if (existing) return { row: existing, created: false };
@@ -91,7 +110,13 @@ export class ModelServer {
     c.messages.push(row);
     const sender = c.members.get(userId) as ModelMember;
     sender.last_read_seq = sender.last_delivered_seq = row.seq;
-    this.emit(this.topic(c), 'message.created', { record: row, old_record: null, operation: 'INSERT', table: 'messages', schema: 'public' });
+    this.emit(this.topic(c), 'message.created', {
+      record: row,
+      old_record: null,
+      operation: 'INSERT',
+      table: 'messages',
+      schema: 'public',
+    });
     this.inboxUpdates(c);
     return { row, created: true };
   }
@@ -105,7 +130,13 @@ export class ModelServer {
         ? { ...old, body: '', metadata: {}, deleted_at: this.stamp(), change_seq: c.last_change }
         : { ...old, body, edited_at: this.stamp(), change_seq: c.last_change };
     c.messages[index] = row;
-    this.emit(this.topic(c), 'message.updated', { record: row, old_record: { ...old, body: null, metadata: null }, operation: 'UPDATE', table: 'messages', schema: 'public' });
+    this.emit(this.topic(c), 'message.updated', {
+      record: row,
+      old_record: { ...old, body: null, metadata: null },
+      operation: 'UPDATE',
+      table: 'messages',
+      schema: 'public',
+    });
     if (row.seq === c.last_seq) this.inboxUpdates(c);
     return row;
   }
@@ -122,8 +153,14 @@ export class ModelServer {
     const row = { ...old, reactions, change_seq: c.last_change };
     c.messages[index] = row;
     this.emit(this.topic(c), 'reaction.changed', {
-      conversation_id: c.id, message_id: row.id, seq: row.seq, change_seq: row.change_seq,
-      user_id: userId, emoji, action: add ? 'added' : 'removed', reactions,
+      conversation_id: c.id,
+      message_id: row.id,
+      seq: row.seq,
+      change_seq: row.change_seq,
+      user_id: userId,
+      emoji,
+      action: add ? 'added' : 'removed',
+      reactions,
     });
     return row;
   }
@@ -137,7 +174,12 @@ export class ModelServer {
     const readMoved = read !== m.last_read_seq;
     m.last_read_seq = read;
     m.last_delivered_seq = del;
-    this.emit(this.topic(c), 'receipt', { conversation_id: c.id, user_id: userId, last_read_seq: read, last_delivered_seq: del });
+    this.emit(this.topic(c), 'receipt', {
+      conversation_id: c.id,
+      user_id: userId,
+      last_read_seq: read,
+      last_delivered_seq: del,
+    });
     if (readMoved) this.emit(`user:${userId}`, 'inbox.updated', this.inboxPayload(c, userId));
   }
 
@@ -147,9 +189,28 @@ export class ModelServer {
     const oldTopic = this.topic(c);
     c.members.delete(userId);
     c.epoch += 1;
-    this.emit(oldTopic, 'member.changed', { operation: 'DELETE', conversation_id: c.id, user_id: userId, role: 'member', record: null, old_record: {} });
-    this.emit(`user:${userId}`, 'conversation.removed', { conversation_id: c.id, kind: c.kind, title: c.title, reason: by === userId ? 'left' : 'removed', removed_by: by });
-    const rotated = { conversation_id: c.id, topic: this.topic(c), live_topic: this.liveTopic(c), epoch: c.epoch, change: c.last_change };
+    this.emit(oldTopic, 'member.changed', {
+      operation: 'DELETE',
+      conversation_id: c.id,
+      user_id: userId,
+      role: 'member',
+      record: null,
+      old_record: {},
+    });
+    this.emit(`user:${userId}`, 'conversation.removed', {
+      conversation_id: c.id,
+      kind: c.kind,
+      title: c.title,
+      reason: by === userId ? 'left' : 'removed',
+      removed_by: by,
+    });
+    const rotated = {
+      conversation_id: c.id,
+      topic: this.topic(c),
+      live_topic: this.liveTopic(c),
+      epoch: c.epoch,
+      change: c.last_change,
+    };
     this.emit(oldTopic, 'conversation.rotated', rotated);
     for (const member of c.members.keys()) this.emit(`user:${member}`, 'conversation.rotated', rotated);
   }
@@ -180,10 +241,17 @@ export class ModelServer {
           .slice(0, (args.max_rows as number) ?? 50);
       case 'list_members': {
         const c = this.member(userId, id);
-        return [...c.members].map(([user_id, m]): Member => ({
-          user_id, role: m.role, display_name: user_id, avatar_url: null,
-          joined_at: m.joined_at, last_read_seq: m.last_read_seq, last_delivered_seq: m.last_delivered_seq,
-        }));
+        return [...c.members].map(
+          ([user_id, m]): Member => ({
+            user_id,
+            role: m.role,
+            display_name: user_id,
+            avatar_url: null,
+            joined_at: m.joined_at,
+            last_read_seq: m.last_read_seq,
+            last_delivered_seq: m.last_delivered_seq,
+          }),
+        );
       }
       case 'get_messages': {
         const c = this.member(userId, id);
@@ -198,17 +266,30 @@ export class ModelServer {
         const c = this.member(userId, id);
         const since = args.since_change as number;
         const max = (args.max_rows as number) ?? 500;
-        const changed = c.messages.filter((m) => m.change_seq > since).sort((a, b) => a.change_seq - b.change_seq);
+        const changed = c.messages
+          .filter((m) => m.change_seq > since)
+          .sort((a, b) => a.change_seq - b.change_seq);
         const page = changed.slice(0, max);
         const more = changed.length > max;
-        return { messages: page, cursor: more ? (page[page.length - 1] as MessageRow).change_seq : c.last_change, has_more: more, last_seq: c.last_seq };
+        return {
+          messages: page,
+          cursor: more ? (page[page.length - 1] as MessageRow).change_seq : c.last_change,
+          has_more: more,
+          last_seq: c.last_seq,
+        };
       }
       case 'mark_read':
       case 'mark_delivered': {
         this.markRead(userId, id, args.seq as number, name === 'mark_delivered');
         const c = this.member(userId, id);
         const m = c.members.get(userId) as ModelMember;
-        return { conversation_id: id, last_seq: c.last_seq, last_read_seq: m.last_read_seq, last_delivered_seq: m.last_delivered_seq, unread_count: c.last_seq - m.last_read_seq };
+        return {
+          conversation_id: id,
+          last_seq: c.last_seq,
+          last_read_seq: m.last_read_seq,
+          last_delivered_seq: m.last_delivered_seq,
+          unread_count: c.last_seq - m.last_read_seq,
+        };
       }
       case 'edit_message':
         return this.edit(userId, args.message_id as string, args.body as string);
@@ -218,7 +299,13 @@ export class ModelServer {
       case 'remove_reaction':
         return this.react(userId, args.message_id as string, args.emoji as string, name === 'add_reaction');
       case 'signal':
-        this.emit(`user:${args.to as string}`, 'signal', { from: userId, conversation_id: id, type: args.type, payload: args.payload, id: uuid('signal') });
+        this.emit(`user:${args.to as string}`, 'signal', {
+          from: userId,
+          conversation_id: id,
+          type: args.type,
+          payload: args.payload,
+          id: uuid('signal'),
+        });
         return null;
       default:
         throw new ChatError({ status: 404, code: 'not_found', message: `no ${name} in the model` });
@@ -248,8 +335,10 @@ export class ModelServer {
 
   private member(userId: string, conversationId: string): ModelConversation {
     const c = this.conversations.get(conversationId);
-    if (!c) throw new ChatError({ status: 404, code: 'conversation_not_found', message: 'no such conversation' });
-    if (!c.members.has(userId)) throw new ChatError({ status: 403, code: 'not_a_member', message: 'not a member' });
+    if (!c)
+      throw new ChatError({ status: 404, code: 'conversation_not_found', message: 'no such conversation' });
+    if (!c.members.has(userId))
+      throw new ChatError({ status: 403, code: 'not_a_member', message: 'not a member' });
     return c;
   }
 
@@ -274,13 +363,21 @@ export class ModelServer {
       unread_count: c.last_seq - m.last_read_seq,
       last_message_at: last?.created_at ?? null,
       last_message: last
-        ? { id: last.id, seq: last.seq, sender_id: last.sender_id, preview: last.deleted_at ? null : last.body.slice(0, 140), created_at: last.created_at, deleted: !!last.deleted_at }
+        ? {
+            id: last.id,
+            seq: last.seq,
+            sender_id: last.sender_id,
+            preview: last.deleted_at ? null : last.body.slice(0, 140),
+            created_at: last.created_at,
+            deleted: !!last.deleted_at,
+          }
         : null,
     };
   }
 
   private inboxUpdates(c: ModelConversation): void {
-    for (const userId of c.members.keys()) this.emit(`user:${userId}`, 'inbox.updated', this.inboxPayload(c, userId));
+    for (const userId of c.members.keys())
+      this.emit(`user:${userId}`, 'inbox.updated', this.inboxPayload(c, userId));
   }
 
   private entry(c: ModelConversation, userId: string): InboxEntry {
@@ -337,7 +434,8 @@ export class ModelSocket {
   deliver(frame: Frame): void {
     if (!this.up) return;
     for (const channel of [...this.channels]) {
-      if (channel.joined && channel.topic === frame.topic) channel.handlers.onEvent(frame.event, structuredClone(frame.payload));
+      if (channel.joined && channel.topic === frame.topic)
+        channel.handlers.onEvent(frame.event, structuredClone(frame.payload));
     }
   }
 
@@ -349,7 +447,10 @@ export class ModelSocket {
     this.channels.clear();
     for (const channel of dropped) {
       channel.joined = false;
-      channel.handlers.onStatus({ state: 'dropped', error: new ChatError({ status: 0, code: 'channel_error', message: 'socket closed' }) });
+      channel.handlers.onStatus({
+        state: 'dropped',
+        error: new ChatError({ status: 0, code: 'channel_error', message: 'socket closed' }),
+      });
     }
   }
 
@@ -361,7 +462,8 @@ export class ModelSocket {
   presence(topic: string): string[] {
     const keys = new Set<string>();
     for (const socket of this.server.sockets) {
-      for (const channel of socket.channels) if (channel.joined && channel.topic === topic && channel.presenceKey) keys.add(channel.presenceKey);
+      for (const channel of socket.channels)
+        if (channel.joined && channel.topic === topic && channel.presenceKey) keys.add(channel.presenceKey);
     }
     return [...keys];
   }
@@ -399,11 +501,17 @@ export class ModelTransport implements ChatTransport {
     queueMicrotask(() => {
       if (left) return;
       if (!socket.up) {
-        handlers.onStatus({ state: 'dropped', error: new ChatError({ status: 0, code: 'channel_error', message: 'socket down' }) });
+        handlers.onStatus({
+          state: 'dropped',
+          error: new ChatError({ status: 0, code: 'channel_error', message: 'socket down' }),
+        });
         return;
       }
       if (!socket.server.canJoin(socket.userId, topic)) {
-        handlers.onStatus({ state: 'refused', error: new ChatError({ status: 403, code: 'join_refused', message: 'Unauthorized: not a member' }) });
+        handlers.onStatus({
+          state: 'refused',
+          error: new ChatError({ status: 403, code: 'join_refused', message: 'Unauthorized: not a member' }),
+        });
         return;
       }
       channel.joined = true;
@@ -412,7 +520,8 @@ export class ModelTransport implements ChatTransport {
     });
     const announcePresence = () => {
       for (const other of socket.server.sockets) {
-        for (const c of other.channels) if (c.joined && c.topic === topic) c.handlers.onPresence?.(socket.presence(topic));
+        for (const c of other.channels)
+          if (c.joined && c.topic === topic) c.handlers.onPresence?.(socket.presence(topic));
       }
     };
     return {
@@ -420,7 +529,8 @@ export class ModelTransport implements ChatTransport {
         if (!channel.joined || !topic.startsWith('live:')) return;
         for (const other of socket.server.sockets) {
           if (other === socket) continue;
-          for (const c of other.channels) if (c.joined && c.topic === topic) c.handlers.onEvent(event, structuredClone(payload));
+          for (const c of other.channels)
+            if (c.joined && c.topic === topic) c.handlers.onEvent(event, structuredClone(payload));
         }
       },
       track: () => announcePresence(),

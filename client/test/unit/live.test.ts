@@ -64,8 +64,13 @@ describe('typing', () => {
     await settle();
     expect(bobView.typing.getSnapshot()).toEqual([]);
     // A forged claim for someone who is not a member is ignored.
-    const entry = world.server.call('alice', 'get_conversation', { conversation_id: id }) as { live_topic: string };
-    const channel = alice.transport.join(entry.live_topic, { onStatus: () => undefined, onEvent: () => undefined });
+    const entry = world.server.call('alice', 'get_conversation', { conversation_id: id }) as {
+      live_topic: string;
+    };
+    const channel = alice.transport.join(entry.live_topic, {
+      onStatus: () => undefined,
+      onEvent: () => undefined,
+    });
     await settle();
     channel.broadcast('typing', { user_id: 'mallory', typing: true });
     await settle();
@@ -130,7 +135,13 @@ describe('connection status', () => {
     const { createChat } = await import('../../src/chat.ts');
     const { memoryStorage } = await import('../../src/outbox-storage.ts');
     const { singleTab } = await import('../../src/tabs.ts');
-    const chat = createChat(null, { transport, clock: world.clock, random: () => 0.5, storage: memoryStorage(), tabs: singleTab() });
+    const chat = createChat(null, {
+      transport,
+      clock: world.clock,
+      random: () => 0.5,
+      storage: memoryStorage(),
+      tabs: singleTab(),
+    });
     chat.connection.subscribe(() => {
       const state = chat.connection.getSnapshot().state;
       if (seen.at(-1) !== state) seen.push(state);
@@ -144,18 +155,29 @@ describe('connection status', () => {
     transport.socket.reconnect();
     await world.clock.advance(5_000);
     expect(seen).toEqual(['connecting', 'catching-up', 'live', 'offline', 'catching-up', 'live']);
-    expect(chat.connection.getSnapshot()).toMatchObject({ state: 'live', transport: 'realtime', error: null });
+    expect(chat.connection.getSnapshot()).toMatchObject({
+      state: 'live',
+      transport: 'realtime',
+      error: null,
+    });
     chat.close();
   });
 
   it('reports an expired session and joins again once the session is back', async () => {
     const world = modelWorld();
     const bob = await world.client('bob');
-    bob.transport.authorizeFailure = new ChatError({ status: 401, code: 'session_expired', message: 'sign in again' });
+    bob.transport.authorizeFailure = new ChatError({
+      status: 401,
+      code: 'session_expired',
+      message: 'sign in again',
+    });
     bob.transport.socket.disconnect();
     bob.transport.socket.reconnect();
     await world.clock.advance(10_000);
-    expect(bob.chat.connection.getSnapshot()).toMatchObject({ state: 'offline', error: { code: 'session_expired' } });
+    expect(bob.chat.connection.getSnapshot()).toMatchObject({
+      state: 'offline',
+      error: { code: 'session_expired' },
+    });
     bob.transport.authorizeFailure = null;
     for (const listener of bob.transport.authListeners) listener('token-refreshed');
     await settle();
@@ -172,7 +194,10 @@ describe('connection status', () => {
     const chat = createChat(null, { transport, clock: world.clock, storage: memoryStorage() });
     await chat.ready;
     await world.clock.advance(60_000);
-    expect(chat.connection.getSnapshot()).toMatchObject({ state: 'offline', error: { code: 'join_refused' } });
+    expect(chat.connection.getSnapshot()).toMatchObject({
+      state: 'offline',
+      error: { code: 'join_refused' },
+    });
     chat.close();
   });
 });

@@ -20,9 +20,13 @@ describe('the outbox', () => {
     bob.transport.failNextCalls = 1; // the first attempt gets no answer
     const { client_id } = await view.send('hello');
     await settle();
-    expect(view.store.getSnapshot().messages).toMatchObject([{ id: null, seq: null, body: 'hello', status: 'pending', client_id }]);
+    expect(view.store.getSnapshot().messages).toMatchObject([
+      { id: null, seq: null, body: 'hello', status: 'pending', client_id },
+    ]);
     await world.clock.advance(1_000);
-    expect(view.store.getSnapshot().messages).toMatchObject([{ seq: 1, body: 'hello', status: 'sent', client_id }]);
+    expect(view.store.getSnapshot().messages).toMatchObject([
+      { seq: 1, body: 'hello', status: 'sent', client_id },
+    ]);
     world.closeAll();
   });
 
@@ -35,7 +39,9 @@ describe('the outbox', () => {
     world.server.sendFailures.push(rateLimited(10));
     const { client_id } = await view.send('patient');
     await settle();
-    expect(view.store.getSnapshot().messages).toMatchObject([{ status: 'pending', client_id, error: { code: 'rate_limited' } }]);
+    expect(view.store.getSnapshot().messages).toMatchObject([
+      { status: 'pending', client_id, error: { code: 'rate_limited' } },
+    ]);
     await world.clock.advance(9_000);
     expect(world.server.calls.filter((c) => c.name === 'send-message')).toHaveLength(1);
     await world.clock.advance(1_000);
@@ -50,11 +56,15 @@ describe('the outbox', () => {
     const bob = await world.client('bob');
     const view = bob.chat.open(id);
     await settle();
-    world.server.sendFailures.push(new ChatError({ status: 413, code: 'body_too_long', message: 'too long' }));
+    world.server.sendFailures.push(
+      new ChatError({ status: 413, code: 'body_too_long', message: 'too long' }),
+    );
     const { client_id } = await view.send('refused');
     await world.clock.advance(120_000);
     expect(world.server.calls.filter((c) => c.name === 'send-message')).toHaveLength(1);
-    expect(view.store.getSnapshot().messages).toMatchObject([{ status: 'failed', error: { status: 413, code: 'body_too_long' } }]);
+    expect(view.store.getSnapshot().messages).toMatchObject([
+      { status: 'failed', error: { status: 413, code: 'body_too_long' } },
+    ]);
     await bob.chat.retry(client_id);
     await settle();
     expect(view.store.getSnapshot().messages).toMatchObject([{ seq: 1, status: 'sent', client_id }]);
@@ -154,7 +164,8 @@ function twoTabs() {
       }
     },
     post(message: Parameters<Listener>[0]) {
-      for (const listener of listeners[1 - me] ?? []) queueMicrotask(() => listener(structuredClone(message)));
+      for (const listener of listeners[1 - me] ?? [])
+        queueMicrotask(() => listener(structuredClone(message)));
     },
     onMessage(listener: Listener) {
       listeners[me]?.push(listener);

@@ -26,9 +26,19 @@ type Action =
 
 const body = fc.string({ minLength: 1, maxLength: 8 });
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { arbitrary: fc.record({ type: fc.constant('send' as const), by: fc.constantFrom('alice' as const, 'carol' as const), body }), weight: 4 },
+  {
+    arbitrary: fc.record({
+      type: fc.constant('send' as const),
+      by: fc.constantFrom('alice' as const, 'carol' as const),
+      body,
+    }),
+    weight: 4,
+  },
   { arbitrary: fc.record({ type: fc.constant('mySend' as const), body }), weight: 2 },
-  { arbitrary: fc.record({ type: fc.constantFrom('edit' as const, 'delete' as const), index: fc.nat() }), weight: 1 },
+  {
+    arbitrary: fc.record({ type: fc.constantFrom('edit' as const, 'delete' as const), index: fc.nat() }),
+    weight: 1,
+  },
   {
     arbitrary: fc.record({
       type: fc.constant('react' as const),
@@ -44,8 +54,14 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ type: fc.constant('duplicate' as const), index: fc.nat() }), weight: 2 },
   { arbitrary: fc.constant({ type: 'disconnect' as const }), weight: 1 },
   { arbitrary: fc.constant({ type: 'reconnect' as const }), weight: 2 },
-  { arbitrary: fc.record({ type: fc.constant('failCalls' as const), count: fc.integer({ min: 1, max: 3 }) }), weight: 1 },
-  { arbitrary: fc.record({ type: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 5_000 }) }), weight: 2 },
+  {
+    arbitrary: fc.record({ type: fc.constant('failCalls' as const), count: fc.integer({ min: 1, max: 3 }) }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({ type: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 5_000 }) }),
+    weight: 2,
+  },
 );
 
 let world = modelWorld();
@@ -67,7 +83,9 @@ it('the timeline equals the server’s after any run of network faults', async (
 
       for (const step of actions) {
         const messages = server.timeline(id);
-        const target = messages.length ? messages[('index' in step ? step.index : 0) % messages.length] : undefined;
+        const target = messages.length
+          ? messages[('index' in step ? step.index : 0) % messages.length]
+          : undefined;
         switch (step.type) {
           case 'send':
             server.send(step.by, id, step.body);
@@ -76,7 +94,8 @@ it('the timeline equals the server’s after any run of network faults', async (
             mine.push((await view.send(step.body)).client_id);
             break;
           case 'edit':
-            if (target?.sender_id === 'alice' && !target.deleted_at) server.edit('alice', target.id, `${target.body}*`);
+            if (target?.sender_id === 'alice' && !target.deleted_at)
+              server.edit('alice', target.id, `${target.body}*`);
             break;
           case 'delete':
             if (target?.sender_id === 'alice' && !target.deleted_at) server.edit('alice', target.id, null);
@@ -119,13 +138,34 @@ it('the timeline equals the server’s after any run of network faults', async (
       const seen = view.store.getSnapshot().messages;
       const stored = server.timeline(id);
       expect(seen.map((m) => m.status)).toEqual(stored.map(() => 'sent'));
-      expect(seen.map(({ seq, body, deleted_at, edited_at, reactions, sender_id, client_id }) => ({ seq, body, deleted_at, edited_at, reactions, sender_id, client_id }))).toEqual(
-        stored.map(({ seq, body, deleted_at, edited_at, reactions, sender_id, client_id }) => ({ seq, body, deleted_at, edited_at, reactions, sender_id, client_id })),
+      expect(
+        seen.map(({ seq, body, deleted_at, edited_at, reactions, sender_id, client_id }) => ({
+          seq,
+          body,
+          deleted_at,
+          edited_at,
+          reactions,
+          sender_id,
+          client_id,
+        })),
+      ).toEqual(
+        stored.map(({ seq, body, deleted_at, edited_at, reactions, sender_id, client_id }) => ({
+          seq,
+          body,
+          deleted_at,
+          edited_at,
+          reactions,
+          sender_id,
+          client_id,
+        })),
       );
       const mineStored = stored.filter((m) => m.sender_id === 'bob').map((m) => m.client_id);
       expect(mineStored).toEqual(mine);
       expect(bob.chat.outbox.getSnapshot()).toEqual([]);
     }),
-    { numRuns: Number(process.env.FC_RUNS ?? 200), seed: process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined },
+    {
+      numRuns: Number(process.env.FC_RUNS ?? 200),
+      seed: process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined,
+    },
   );
 });

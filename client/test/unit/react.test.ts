@@ -29,11 +29,25 @@ function Screen({ id }: { id: string }) {
     'main',
     null,
     h('p', { id: 'connection' }, `${connection.state} via ${connection.transport}`),
-    h('ul', { id: 'inbox' }, ...inbox.entries.map((e) => h('li', { key: e.conversation_id }, `${e.title}: ${e.unread_count} unread`))),
-    h('ol', { id: 'messages' }, ...conversation.messages.map((m) => h('li', { key: m.client_id }, `${m.body} (${m.status})`))),
+    h(
+      'ul',
+      { id: 'inbox' },
+      ...inbox.entries.map((e) =>
+        h('li', { key: e.conversation_id }, `${e.title}: ${e.unread_count} unread`),
+      ),
+    ),
+    h(
+      'ol',
+      { id: 'messages' },
+      ...conversation.messages.map((m) => h('li', { key: m.client_id }, `${m.body} (${m.status})`)),
+    ),
     h('p', { id: 'typing' }, typing.join(',')),
     h('p', { id: 'online' }, online.join(',')),
-    h('button', { id: 'send', onClick: () => void conversation.send('from the button') }, 'send'),
+    h(
+      'button',
+      { id: 'send', type: 'button', onClick: () => void conversation.send('from the button') },
+      'send',
+    ),
   );
 }
 

@@ -4,6 +4,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { settle } from '../support/fake-clock.ts';
 import { bodies, modelWorld } from '../support/model-chat.ts';
+import type { Frame } from '../support/model-server.ts';
+
+/** The frame at `index`, which the test expects to be there. */
+const at = (frames: Frame[], index: number): Frame => {
+  const frame = frames[index];
+  if (!frame) throw new Error(`no frame ${index} in flight`);
+  return frame;
+};
 
 describe('a conversation kept equal to the server', () => {
   let world = modelWorld();
@@ -34,9 +42,12 @@ describe('a conversation kept equal to the server', () => {
     const { id, handle, bob, server } = await openAsBob();
     bob.transport.socket.faulty = true;
     server.send('alice', id, 'once');
-    const [frame] = bob.transport.socket.inflight.filter((f) => f.event === 'message.created');
-    bob.transport.socket.deliver(frame!);
-    bob.transport.socket.deliver(frame!);
+    const frame = at(
+      bob.transport.socket.inflight.filter((f) => f.event === 'message.created'),
+      0,
+    );
+    bob.transport.socket.deliver(frame);
+    bob.transport.socket.deliver(frame);
     await settle();
     expect(bodies(handle.store.getSnapshot().messages)).toEqual(['1:once']);
   });
@@ -48,7 +59,7 @@ describe('a conversation kept equal to the server', () => {
     server.send('alice', id, 'seen');
     const frames = bob.transport.socket.inflight.filter((f) => f.event === 'message.created');
     const before = server.calls.filter((c) => c.name === 'sync_conversation').length;
-    bob.transport.socket.deliver(frames[1]!); // seq 4 arrives, seq 3 never does
+    bob.transport.socket.deliver(at(frames, 1)); // seq 4 arrives, seq 3 never does
     await settle();
     const syncs = server.calls.filter((c) => c.name === 'sync_conversation').slice(before);
     expect(syncs.map((c) => c.args.since_change)).toEqual([2]);
@@ -60,9 +71,9 @@ describe('a conversation kept equal to the server', () => {
     bob.transport.socket.faulty = true;
     server.send('alice', id, 'first');
     server.send('alice', id, 'second');
-    const [first, second] = bob.transport.socket.inflight.filter((f) => f.event === 'message.created');
-    bob.transport.socket.deliver(second!);
-    bob.transport.socket.deliver(first!);
+    const created = bob.transport.socket.inflight.filter((f) => f.event === 'message.created');
+    bob.transport.socket.deliver(at(created, 1));
+    bob.transport.socket.deliver(at(created, 0));
     await settle();
     expect(bodies(handle.store.getSnapshot().messages)).toEqual(['1:first', '2:second']);
   });
@@ -75,16 +86,19 @@ describe('a conversation kept equal to the server', () => {
     server.edit('alice', row.id, 'final');
     server.react('alice', row.id, '👍', true);
     const onTopic = bob.transport.socket.inflight.filter((f) => f.topic.startsWith('conversation:'));
-    const [edit, reaction] = onTopic;
-    bob.transport.socket.deliver(reaction!);
-    bob.transport.socket.deliver(edit!);
+    bob.transport.socket.deliver(at(onTopic, 1)); // the reaction before the edit it follows
+    bob.transport.socket.deliver(at(onTopic, 0));
     await settle();
     const [message] = handle.store.getSnapshot().messages;
     expect(message).toMatchObject({ seq: 1, body: 'final', reactions: { '👍': ['alice'] } });
     bob.transport.socket.faulty = false;
     server.edit('alice', row.id, null);
     await settle();
-    expect(handle.store.getSnapshot().messages[0]).toMatchObject({ seq: 1, body: '', reactions: { '👍': ['alice'] } });
+    expect(handle.store.getSnapshot().messages[0]).toMatchObject({
+      seq: 1,
+      body: '',
+      reactions: { '👍': ['alice'] },
+    });
     expect(handle.store.getSnapshot().messages[0]?.deleted_at).not.toBeNull();
   });
 
@@ -95,7 +109,17 @@ describe('a conversation kept equal to the server', () => {
     bob.transport.socket.deliver({
       topic: entry.live_topic,
       event: 'message.created',
-      payload: { record: { conversation_id: id, seq: 1, change_seq: 1, id: 'forged', body: 'forged', sender_id: 'alice', client_id: 'x' } },
+      payload: {
+        record: {
+          conversation_id: id,
+          seq: 1,
+          change_seq: 1,
+          id: 'forged',
+          body: 'forged',
+          sender_id: 'alice',
+          client_id: 'x',
+        },
+      },
     });
     await settle();
     expect(handle.store.getSnapshot().messages).toEqual([]);
@@ -144,7 +168,10 @@ describe('a conversation kept equal to the server', () => {
     await settle();
     expect(bodies(bobView.store.getSnapshot().messages)).toEqual(['1:before', '2:after']);
     expect(bobView.store.getSnapshot().entry?.topic).toBe(`conversation:${id}:2`);
-    expect(carolView.store.getSnapshot()).toMatchObject({ status: 'removed', removed: { reason: 'removed', removed_by: 'alice' } });
+    expect(carolView.store.getSnapshot()).toMatchObject({
+      status: 'removed',
+      removed: { reason: 'removed', removed_by: 'alice' },
+    });
     expect(bodies(carolView.store.getSnapshot().messages)).toEqual(['1:before']);
     expect(carol.chat.inbox.getSnapshot().entries.map((e) => e.conversation_id)).not.toContain(id);
   });
@@ -158,6 +185,9 @@ describe('a conversation kept equal to the server', () => {
     carol.transport.socket.inflight = [];
     const view = carol.chat.open(id);
     await world.clock.advance(60_000);
-    expect(view.store.getSnapshot()).toMatchObject({ status: 'removed', removed: { reason: 'not_a_member' } });
+    expect(view.store.getSnapshot()).toMatchObject({
+      status: 'removed',
+      removed: { reason: 'not_a_member' },
+    });
   });
 });

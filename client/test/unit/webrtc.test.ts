@@ -33,9 +33,13 @@ it('negotiates a data channel through glare, carries messages and typing, and fa
   world.server.sendFailures.push(new ChatError({ status: 503, code: 'unavailable', message: 'busy' }));
   const { client_id } = await aliceView.send('fast');
   await settle();
-  expect(bobView.store.getSnapshot().messages).toMatchObject([{ body: 'fast', via: 'webrtc', seq: null, client_id }]);
+  expect(bobView.store.getSnapshot().messages).toMatchObject([
+    { body: 'fast', via: 'webrtc', seq: null, client_id },
+  ]);
   await world.clock.advance(2_000); // the retry stores it
-  expect(bobView.store.getSnapshot().messages).toMatchObject([{ body: 'fast', via: 'server', seq: 1, client_id }]);
+  expect(bobView.store.getSnapshot().messages).toMatchObject([
+    { body: 'fast', via: 'server', seq: 1, client_id },
+  ]);
   expect(world.server.timeline(id)).toHaveLength(1);
 
   aliceView.keystroke();
