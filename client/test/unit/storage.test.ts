@@ -68,7 +68,6 @@ describe.each(storages)('%s storage', (_name, make, shared) => {
     await storage.delete('alice', 'a1');
     await storage.delete('bob', 'b1');
   });
-
 });
 
 describe.each(storages.filter(([, , shared]) => shared))('%s storage (persistent)', (_name, make) => {
