@@ -3,13 +3,12 @@
 // conversation share its channels) and closed when the last one unmounts.
 
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import type { ConversationHandle, SendOptions } from '../src/chat.ts';
+import type { ChatClient, ConversationHandle, SendOptions } from '../src/chat.ts';
 import type { ConnectionStatus } from '../src/connection.ts';
-import type { ConversationSnapshot } from '../src/conversation.ts';
+import { type ConversationSnapshot, initialSnapshot } from '../src/conversation.ts';
 import type { InboxSnapshot } from '../src/inbox.ts';
 import type { OutboxItem } from '../src/outbox-storage.ts';
 import type { ReadableStore } from '../src/store.ts';
-import type { MessageRow } from '../src/types.ts';
 import { useChat } from './provider.ts';
 
 const useStore = <T>(store: ReadableStore<T>): T =>
@@ -33,14 +32,10 @@ export interface UseConversationOptions {
   markRead?: boolean;
 }
 
-export interface ConversationView extends ConversationSnapshot {
+export interface ConversationView
+  extends ConversationSnapshot,
+    Pick<ChatClient, 'retry' | 'discard' | 'edit' | 'delete' | 'react' | 'unreact'> {
   send(body: string, options?: SendOptions): Promise<OutboxItem>;
-  retry(clientId: string): Promise<void>;
-  discard(clientId: string): Promise<void>;
-  edit(messageId: string, body: string): Promise<MessageRow>;
-  delete(messageId: string): Promise<MessageRow>;
-  react(messageId: string, emoji: string): Promise<MessageRow>;
-  unreact(messageId: string, emoji: string): Promise<MessageRow>;
   loadOlder(): Promise<void>;
   /** Call on each keystroke in the composer; `stopTyping` when cleared or blurred (a send stops it too). */
   keystroke(): void;
@@ -121,18 +116,7 @@ const empties = new Map<string | null, ReadableStore<ConversationSnapshot>>();
 function emptyConversation(conversationId: string | null): ReadableStore<ConversationSnapshot> {
   let store = empties.get(conversationId);
   if (!store) {
-    store = fixed<ConversationSnapshot>({
-      conversation_id: conversationId ?? '',
-      status: 'loading',
-      entry: null,
-      messages: [],
-      hasOlder: false,
-      loadingOlder: false,
-      members: [],
-      transport: 'realtime',
-      removed: null,
-      error: null,
-    });
+    store = fixed(initialSnapshot(conversationId ?? ''));
     if (empties.size > 100) empties.clear();
     empties.set(conversationId, store);
   }

@@ -104,18 +104,7 @@ export class Conversation {
     private readonly context: ChatContext,
     readonly id: string,
   ) {
-    this.state = createStore<ConversationSnapshot>({
-      conversation_id: id,
-      status: 'loading',
-      entry: null,
-      messages: [],
-      hasOlder: false,
-      loadingOlder: false,
-      members: [],
-      transport: 'realtime',
-      removed: null,
-      error: null,
-    });
+    this.state = createStore(initialSnapshot(id));
     this.store = this.state;
     this.typingSender = new TypingSender(context.clock, (typing) =>
       this.liveChannel?.broadcast('typing', { user_id: context.userId, typing }),
@@ -583,6 +572,22 @@ export class Conversation {
     });
     this.reportReceipts();
   }
+}
+
+/** What a conversation looks like before anything is loaded. */
+export function initialSnapshot(conversationId: string): ConversationSnapshot {
+  return {
+    conversation_id: conversationId,
+    status: 'loading',
+    entry: null,
+    messages: [],
+    hasOlder: false,
+    loadingOlder: false,
+    members: [],
+    transport: 'realtime',
+    removed: null,
+    error: null,
+  };
 }
 
 function fromRow(row: MessageRow): ChatMessage {

@@ -8,6 +8,7 @@ import type { ConversationHandle } from '../../src/chat.ts';
 import { localStorageStorage } from '../../src/outbox-storage.ts';
 import { sharedTabs } from '../../src/tabs.ts';
 import { inProcessLocks } from '../support/in-process-locks.ts';
+import { StorageArea } from '../support/storage-area.ts';
 import { chatFor, cutSocket, groupOf, person, sendAs, sql, waitFor } from './support.ts';
 
 const db = sql();
@@ -161,7 +162,7 @@ describe('the client library on the emulator', () => {
     const [alice, bob] = await Promise.all([person(), person()]);
     const bobAgain = await person(bob);
     const id = await groupOf(alice, 'tabs', [bob]);
-    const shared = new SharedStorageArea();
+    const shared = new StorageArea();
     const locks = inProcessLocks();
     const name = `supachat-test:${bob.id}`;
     const first = chatFor(bob, { storage: localStorageStorage(shared), tabs: sharedTabs(name, locks) });
@@ -185,26 +186,3 @@ describe('the client library on the emulator', () => {
     expect(seen(secondView)).toEqual(await stored(id));
   });
 });
-
-/** One Storage shared by both "tabs" (the shape of window.localStorage). */
-class SharedStorageArea implements Storage {
-  private readonly items = new Map<string, string>();
-  get length() {
-    return this.items.size;
-  }
-  clear() {
-    this.items.clear();
-  }
-  getItem(key: string) {
-    return this.items.get(key) ?? null;
-  }
-  key(index: number) {
-    return [...this.items.keys()][index] ?? null;
-  }
-  removeItem(key: string) {
-    this.items.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.items.set(key, value);
-  }
-}

@@ -6,6 +6,7 @@ import { ChatError } from '../../src/errors.ts';
 import { localStorageStorage, memoryStorage } from '../../src/outbox-storage.ts';
 import { settle } from '../support/fake-clock.ts';
 import { bodies, modelWorld } from '../support/model-chat.ts';
+import { StorageArea } from '../support/storage-area.ts';
 
 const rateLimited = (seconds: number) =>
   new ChatError({ status: 429, code: 'rate_limited', message: 'slow down', retryAfterMs: seconds * 1000 });
@@ -91,7 +92,7 @@ describe('the outbox', () => {
   it('survives a reload through persistent storage', async () => {
     const world = modelWorld();
     const id = world.server.createConversation('direct', ['alice', 'bob']);
-    const storage = localStorageStorage(new MemoryStorageArea());
+    const storage = localStorageStorage(new StorageArea());
     const first = await world.client('bob', { storage });
     first.transport.failNextCalls = 1_000;
     await first.chat.send(id, 'kept');
@@ -123,29 +124,6 @@ describe('the outbox', () => {
     world.closeAll();
   });
 });
-
-/** A Storage in memory (the shape of window.localStorage). */
-class MemoryStorageArea implements Storage {
-  private readonly items = new Map<string, string>();
-  get length() {
-    return this.items.size;
-  }
-  clear() {
-    this.items.clear();
-  }
-  getItem(key: string) {
-    return this.items.get(key) ?? null;
-  }
-  key(index: number) {
-    return [...this.items.keys()][index] ?? null;
-  }
-  removeItem(key: string) {
-    this.items.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.items.set(key, value);
-  }
-}
 
 function memorySharedStorage() {
   return { ...memoryStorage(), shared: true };

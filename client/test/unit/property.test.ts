@@ -10,6 +10,7 @@
 
 import fc from 'fast-check';
 import { afterEach, expect, it } from 'vitest';
+import type { ChatMessage, MessageRow } from '../../src/types.ts';
 import { settle } from '../support/fake-clock.ts';
 import { modelWorld } from '../support/model-chat.ts';
 
@@ -63,6 +64,10 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     weight: 2,
   },
 );
+
+/** What a person sees of a message, stored or shown. */
+const SEEN = ['seq', 'body', 'deleted_at', 'edited_at', 'reactions', 'sender_id', 'client_id'] as const;
+const comparable = (message: MessageRow | ChatMessage) => SEEN.map((field) => message[field]);
 
 let world = modelWorld();
 afterEach(() => world.closeAll());
@@ -138,27 +143,7 @@ it('the timeline equals the server’s after any run of network faults', async (
       const seen = view.store.getSnapshot().messages;
       const stored = server.timeline(id);
       expect(seen.map((m) => m.status)).toEqual(stored.map(() => 'sent'));
-      expect(
-        seen.map(({ seq, body, deleted_at, edited_at, reactions, sender_id, client_id }) => ({
-          seq,
-          body,
-          deleted_at,
-          edited_at,
-          reactions,
-          sender_id,
-          client_id,
-        })),
-      ).toEqual(
-        stored.map(({ seq, body, deleted_at, edited_at, reactions, sender_id, client_id }) => ({
-          seq,
-          body,
-          deleted_at,
-          edited_at,
-          reactions,
-          sender_id,
-          client_id,
-        })),
-      );
+      expect(seen.map(comparable)).toEqual(stored.map(comparable));
       const mineStored = stored.filter((m) => m.sender_id === 'bob').map((m) => m.client_id);
       expect(mineStored).toEqual(mine);
       expect(bob.chat.outbox.getSnapshot()).toEqual([]);

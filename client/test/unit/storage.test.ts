@@ -10,6 +10,7 @@ import {
   type OutboxItem,
   type OutboxStorage,
 } from '../../src/outbox-storage.ts';
+import { StorageArea } from '../support/storage-area.ts';
 
 const item = (clientId: string, body = 'hi'): OutboxItem => ({
   client_id: clientId,
@@ -24,29 +25,7 @@ const item = (clientId: string, body = 'hi'): OutboxItem => ({
   error: null,
 });
 
-class AreaInMemory implements Storage {
-  private readonly items = new Map<string, string>();
-  get length() {
-    return this.items.size;
-  }
-  clear() {
-    this.items.clear();
-  }
-  getItem(key: string) {
-    return this.items.get(key) ?? null;
-  }
-  key(index: number) {
-    return [...this.items.keys()][index] ?? null;
-  }
-  removeItem(key: string) {
-    this.items.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.items.set(key, value);
-  }
-}
-
-const area = new AreaInMemory();
+const area = new StorageArea();
 const factory = new IDBFactory();
 const storages: [string, () => OutboxStorage, boolean][] = [
   ['memory', () => memoryStorage(), false],
@@ -78,7 +57,7 @@ describe.each(storages.filter(([, , shared]) => shared))('%s storage (persistent
 });
 
 it('skips a localStorage entry that is not valid JSON instead of failing', async () => {
-  const broken = new AreaInMemory();
+  const broken = new StorageArea();
   broken.setItem('supachat:outbox:dave:x', '{not json');
   const storage = localStorageStorage(broken);
   expect(await storage.list('dave')).toEqual([]);
