@@ -178,14 +178,14 @@ async function functionError(error: unknown): Promise<ChatError> {
       body = (await response.clone().json()) as Record<string, unknown>;
     } catch {}
     const header = Number(response.headers.get('Retry-After'));
+    const details = parseJson(body.details); // the JSON text of an object, as PostgREST sends it
     return new ChatError({
       status: response.status,
       code: typeof body.code === 'string' ? body.code : `http_${response.status}`,
       message: typeof body.message === 'string' ? body.message : response.statusText || 'request failed',
-      details: body.details ?? null,
+      details,
       hint: typeof body.hint === 'string' ? body.hint : null,
-      retryAfterMs:
-        Number.isFinite(header) && header > 0 ? header * 1000 : retryAfterFromDetails(body.details),
+      retryAfterMs: Number.isFinite(header) && header > 0 ? header * 1000 : retryAfterFromDetails(details),
     });
   }
   if (error instanceof FunctionsRelayError) {

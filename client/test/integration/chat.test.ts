@@ -74,26 +74,24 @@ describe('the client library on the emulator', () => {
   it('waits out a 429 (Retry-After) and then sends, once', async () => {
     const [alice, bob] = await Promise.all([person(), person()]);
     const id = await groupOf(alice, 'limits', [bob]);
-    // Empty bob's send bucket (30, refilled at 2/s) directly through the RPC.
-    let limited = false;
-    for (let i = 0; i < 80 && !limited; i++) {
-      const { error } = await bob.supabase.rpc('send_message', {
-        conversation_id: id,
-        client_id: crypto.randomUUID(),
-        body: `fill ${i}`,
-      });
-      limited = error?.code === 'rate_limited';
-    }
-    expect(limited).toBe(true);
     const chat = chatFor(bob);
     const view = chat.open(id);
-    const { client_id } = await chat.send(id, 'after the limit');
-    await waitFor(
-      () =>
-        view.store.getSnapshot().messages.find((m) => m.client_id === client_id)?.error?.code ===
-        'rate_limited',
-      'the 429 to show on the pending send',
+    await live(chat);
+    // Bob's send bucket a few tokens in debt (refilled at 2/s): the next send is refused
+    // with Retry-After, whatever the speed of the machine.
+    await db.query(
+      `insert into private.rate_limit_buckets (user_id, action, tokens, refreshed_at)
+       values ($1, 'send_message', -5, now())
+       on conflict (user_id, action) do update set tokens = -5, refreshed_at = now()`,
+      [bob.id],
     );
+    const { client_id } = await chat.send(id, 'after the limit');
+    const refusal = await waitFor(() => {
+      const error = view.store.getSnapshot().messages.find((m) => m.client_id === client_id)?.error;
+      return error?.code === 'rate_limited' && error;
+    }, 'the 429 to show on the pending send');
+    expect(refusal).toMatchObject({ status: 429, details: { action: 'send_message' } });
+    expect(refusal.retryAfterMs).toBeGreaterThanOrEqual(1000);
     await waitFor(() => seen(view).some((m) => m.client_id === client_id), 'the send to be stored');
     const rows = (await stored(id)).filter((row) => row.client_id === client_id);
     expect(rows).toHaveLength(1);
