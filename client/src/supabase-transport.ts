@@ -16,7 +16,13 @@ import {
   type SupabaseClient,
 } from '@supabase/supabase-js';
 import { ChatError } from './errors.ts';
-import type { AuthChange, ChannelHandlers, ChatTransport, TransportChannel } from './transport.ts';
+import type {
+  AuthChange,
+  ChannelHandlers,
+  ChannelStatus,
+  ChatTransport,
+  TransportChannel,
+} from './transport.ts';
 
 /** Seconds before expiry at which a session is refreshed before a join rather than used. */
 const REFRESH_MARGIN_SECONDS = 30;
@@ -25,6 +31,7 @@ const REFRESH_MARGIN_SECONDS = 30;
 type AnySupabaseClient = SupabaseClient<any, any, any>;
 
 export function supabaseTransport(supabase: AnySupabaseClient): ChatTransport {
+  const leaving = new Map<string, Promise<unknown>>();
   return {
     async currentUser() {
       const { data } = await supabase.auth.getSession();
@@ -66,7 +73,7 @@ export function supabaseTransport(supabase: AnySupabaseClient): ChatTransport {
     },
 
     join(topic, handlers, options = {}) {
-      return joinChannel(supabase, topic, handlers, options.presenceKey);
+      return joinChannel(supabase, leaving, topic, handlers, options.presenceKey);
     },
 
     async rpc<T>(name: string, args: Record<string, unknown>) {
@@ -93,70 +100,91 @@ export function supabaseTransport(supabase: AnySupabaseClient): ChatTransport {
   };
 }
 
+/**
+ * supabase-js keeps one channel per topic and removes a left one only once its
+ * leave is answered: a join of the same topic waits for that, or it would be
+ * handed the channel being left.
+ */
 function joinChannel(
   supabase: AnySupabaseClient,
+  leaving: Map<string, Promise<unknown>>,
   topic: string,
   handlers: ChannelHandlers,
   presenceKey: string | undefined,
 ): TransportChannel {
-  const channel: RealtimeChannel = supabase.channel(topic, {
-    config: {
-      private: true,
-      broadcast: { self: false, ack: false },
-      ...(presenceKey ? { presence: { key: presenceKey, enabled: true } } : {}),
-    },
-  });
+  let channel: RealtimeChannel | null = null;
   let ended = false;
   const end = () => {
     ended = true;
-    void supabase.removeChannel(channel);
-  };
-  channel.on('broadcast', { event: '*' }, (message: { event: string; payload?: unknown }) => {
-    if (!ended) handlers.onEvent(message.event, message.payload ?? null);
-  });
-  if (presenceKey && handlers.onPresence) {
-    const report = () => {
-      if (!ended) handlers.onPresence?.(Object.keys(channel.presenceState()));
-    };
-    channel.on('presence', { event: 'sync' }, report);
-  }
-  channel.subscribe((status, err) => {
-    if (ended) return;
-    if (status === 'SUBSCRIBED') {
-      handlers.onStatus({ state: 'joined' });
-      return;
-    }
-    end();
-    const reason = serverReason(err);
-    if (reason?.startsWith('Unauthorized')) {
-      handlers.onStatus({
-        state: 'refused',
-        error: new ChatError({ status: 403, code: 'join_refused', message: reason, details: { topic } }),
-      });
-      return;
-    }
-    const code =
-      status === 'TIMED_OUT' ? 'join_timed_out' : status === 'CLOSED' ? 'channel_closed' : 'channel_error';
-    handlers.onStatus({
-      state: 'dropped',
-      error: new ChatError({
-        status: 0,
-        code: reason && /token|jwt/i.test(reason) ? 'token_rejected' : code,
-        message: reason ?? err?.message ?? `channel ${status.toLowerCase()}`,
-        details: { topic },
-      }),
+    if (!channel) return;
+    const removal = supabase.removeChannel(channel).catch(() => undefined);
+    leaving.set(topic, removal);
+    void removal.then(() => {
+      if (leaving.get(topic) === removal) leaving.delete(topic);
     });
+  };
+  const open = () => {
+    const joining = supabase.channel(topic, {
+      config: {
+        private: true,
+        broadcast: { self: false, ack: false },
+        ...(presenceKey ? { presence: { key: presenceKey, enabled: true } } : {}),
+      },
+    });
+    joining.on('broadcast', { event: '*' }, (message: { event: string; payload?: unknown }) => {
+      if (!ended) handlers.onEvent(message.event, message.payload ?? null);
+    });
+    if (presenceKey && handlers.onPresence) {
+      joining.on('presence', { event: 'sync' }, () => {
+        if (!ended) handlers.onPresence?.(Object.keys(joining.presenceState()));
+      });
+    }
+    joining.subscribe((status, err) => {
+      if (ended) return;
+      if (status === 'SUBSCRIBED') {
+        handlers.onStatus({ state: 'joined' });
+        return;
+      }
+      end();
+      handlers.onStatus(failure(topic, status, err));
+    });
+    return joining;
+  };
+  void (leaving.get(topic) ?? Promise.resolve()).then(() => {
+    if (!ended) channel = open();
   });
   return {
     broadcast(event, payload) {
-      if (!ended && channel.state === 'joined') void channel.send({ type: 'broadcast', event, payload });
+      if (!ended && channel?.state === 'joined') void channel.send({ type: 'broadcast', event, payload });
     },
     track(payload) {
-      if (!ended) void channel.track(payload);
+      if (!ended) void channel?.track(payload);
     },
     leave() {
       if (!ended) end();
     },
+  };
+}
+
+/** What a failed join or a lost channel means: refused (not authorized) or dropped (worth joining again). */
+function failure(topic: string, status: string, err: Error | undefined): ChannelStatus {
+  const reason = serverReason(err);
+  if (reason?.startsWith('Unauthorized')) {
+    return {
+      state: 'refused',
+      error: new ChatError({ status: 403, code: 'join_refused', message: reason, details: { topic } }),
+    };
+  }
+  const code =
+    status === 'TIMED_OUT' ? 'join_timed_out' : status === 'CLOSED' ? 'channel_closed' : 'channel_error';
+  return {
+    state: 'dropped',
+    error: new ChatError({
+      status: 0,
+      code: reason && /token|jwt/i.test(reason) ? 'token_rejected' : code,
+      message: reason ?? err?.message ?? `channel ${status.toLowerCase()}`,
+      details: { topic },
+    }),
   };
 }
 
