@@ -14,6 +14,7 @@ import { startGateway } from './gateway.ts';
 import type { Handler } from './http.ts';
 import { type Keys, loadKeys } from './keys.ts';
 import { createLogger, type Logger, quietLogger } from './log.ts';
+import { startBackgroundWorkers } from './postgres/background-workers.ts';
 import { type Database, openDatabase } from './postgres/database.ts';
 import { type RealtimeLimits, type RealtimeService, startRealtime } from './realtime/index.ts';
 import { type RestService, startRest } from './rest/service.ts';
@@ -218,6 +219,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ]);
 
     gateway.setUpgrade('/realtime/v1/websocket', realtime.handleUpgrade);
+
+    // pg_cron's jobs and pg_net's requests, where the database has our stand-ins of them.
+    if (database.adminUrl) {
+      const workers = startBackgroundWorkers({
+        adminUrl: database.adminUrl,
+        log: log.child('pg_cron/pg_net'),
+      });
+      cleanups.push(() => workers.stop());
+    }
 
     // Keep realtime.messages partitioned as days pass, as the Realtime server does.
     const maintenance = setInterval(() => void database.maintain(), 60 * 60 * 1000);

@@ -9,7 +9,7 @@
 import type { Logger } from '../log.ts';
 import { type Cluster, embeddedBinDir, SUPERUSER, startCluster } from './cluster.ts';
 import { pushMigrations } from './migrate.ts';
-import { ensurePlatform, maintainRealtimePartitions } from './platform.ts';
+import { ensurePlatform, maintainRealtimePartitions, provideStandInExtensions } from './platform.ts';
 
 export interface DatabaseOptions {
   projectDir: string;
@@ -70,6 +70,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
   try {
     await ensurePlatform({ projectDir: options.projectDir, url, adminUrl, log });
+    if (adminUrl) await provideStandInExtensions(adminUrl, options.projectDir, log);
     const superuserUrl = adminUrl;
     const maintain = superuserUrl
       ? () =>

@@ -1,8 +1,9 @@
 // The Supabase-managed parts of the database: the stand-in schemas from
-// sql/platform (installed only where missing), the daily partitions of
-// realtime.messages (as the Realtime server keeps them).
+// sql/platform (installed only where missing), the stand-in extensions pg_cron and
+// pg_net (made available where missing), the daily partitions of realtime.messages
+// (as the Realtime server keeps them).
 
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log.ts';
@@ -120,5 +121,50 @@ export async function maintainRealtimePartitions(
         log.info(`dropped old realtime partition ${name}`);
       }
     }
+  });
+}
+
+/** The files of our stand-in for each extension, in sql/platform/extensions. */
+function standInFiles(projectDir: string): Map<string, string[]> {
+  const dir = path.join(projectDir, 'sql', 'platform', 'extensions');
+  const files = new Map<string, string[]>();
+  for (const file of readdirSync(dir)) {
+    const name = /^(\w+?)(--.*\.sql|\.control)$/.exec(file)?.[1];
+    if (name) files.set(name, [...(files.get(name) ?? []), path.join(dir, file)]);
+  }
+  return files;
+}
+
+/**
+ * Makes the stand-ins of pg_cron and pg_net (sql/platform/extensions) available to a
+ * server that has neither the real extensions nor ours, by copying their files into
+ * its extension folder (which must be on this machine). A server that has them (a
+ * Supabase database) is left alone. Needs a superuser connection (the pg_config view).
+ */
+export async function provideStandInExtensions(
+  adminUrl: string,
+  projectDir: string,
+  log: Logger,
+): Promise<void> {
+  const wanted = standInFiles(projectDir);
+  await withClient(adminUrl, async (client) => {
+    const { rows } = await client.query<{ name: string }>(
+      'select name from pg_available_extensions where name = any($1)',
+      [[...wanted.keys()]],
+    );
+    const missing = [...wanted.keys()].filter((name) => !rows.some((row) => row.name === name));
+    if (missing.length === 0) return;
+    const shareDir = (
+      await client.query<{ setting: string }>(`select setting from pg_config where name = 'SHAREDIR'`)
+    ).rows[0]?.setting;
+    const target = shareDir && path.join(shareDir, 'extension');
+    if (!target || !existsSync(target)) {
+      log.warn(`the server lacks ${missing.join(', ')} and its extension folder is not on this machine`);
+      return;
+    }
+    for (const name of missing) {
+      for (const file of wanted.get(name) ?? []) copyFileSync(file, path.join(target, path.basename(file)));
+    }
+    log.info(`made the ${missing.join(' and ')} stand-in available to PostgreSQL`);
   });
 }
