@@ -1,9 +1,15 @@
 -- Who may call the RPC API, and what the others get: every chat RPC acts for a
 -- signed-in user, so a service_role call (no user in its JWT) is a clean 401
--- not_authenticated, and anon is refused before any function body runs. No answer
--- names an internal (private) helper.
+-- not_authenticated; the operators' RPCs are the service role's, so a user gets a clean
+-- 403 not_allowed; anon is refused before any function body runs. No answer names an
+-- internal (private) helper.
 begin;
-select plan(4);
+select plan(5);
+
+create function pg_temp.operator_rpcs() returns text[] language sql immutable as $$
+  select array['add_team_member', 'remove_team_member', 'list_team_members', 'set_external_channel',
+               'set_external_sender_url', 'get_external_settings']
+$$;
 
 -- Calls every function of the public schema with null arguments as `role` and returns
 -- {function: error} for each (the API error's status and code, or the SQLSTATE and message).
@@ -29,14 +35,25 @@ begin
 end
 $$;
 
-select is((select count(*)::int from pg_temp.errors_of_every_rpc('service_role', '{"role": "service_role"}')), 24,
-          'There are 24 RPCs.');
+select is((select count(*)::int from pg_temp.errors_of_every_rpc('service_role', '{"role": "service_role"}')), 30,
+          'There are 30 RPCs (24 chat RPCs, 6 for operators).');
 select is_empty(
   $$ select function_name, error from pg_temp.errors_of_every_rpc('service_role', '{"role": "service_role"}')
-      where error is distinct from jsonb_build_object('status', 401, 'code', 'not_authenticated',
+      where function_name <> all (pg_temp.operator_rpcs())
+        and error is distinct from jsonb_build_object('status', 401, 'code', 'not_authenticated',
                                                       'message', 'Sign in to use the chat API.', 'details', null,
                                                       'hint', null, 'headers', '{}'::jsonb) $$,
-  'Every RPC called with the service_role key answers 401 not_authenticated.');
+  'Every chat RPC called with the service_role key answers 401 not_authenticated.');
+select is_empty(
+  $$ select function_name, error from pg_temp.errors_of_every_rpc(
+              'authenticated', '{"role": "authenticated", "sub": "00000000-0000-0000-0000-000000000001"}')
+      where function_name = any (pg_temp.operator_rpcs())
+        and error is distinct from jsonb_build_object('status', 403, 'code', 'not_allowed',
+                                                      'message', 'Only the service role may manage external channels.',
+                                                      'details', null,
+                                                      'hint', 'Call this with the service_role key, from a server.',
+                                                      'headers', '{}'::jsonb) $$,
+  'Every operator RPC called with a user''s token answers 403 not_allowed.');
 select is_empty(
   $$ select function_name, error from pg_temp.errors_of_every_rpc('anon', '{"role": "anon"}')
       where error is distinct from jsonb_build_object('sqlstate', '42501',

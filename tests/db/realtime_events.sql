@@ -285,7 +285,7 @@ select tests.clear_authentication();
 select set_eq(
   $$ select jsonb_object_keys(payload -> 'record') from events where event = 'message.created' $$,
   array['id', 'conversation_id', 'seq', 'change_seq', 'sender_id', 'client_id', 'kind', 'body', 'reply_to', 'metadata',
-        'reactions', 'created_at', 'edited_at', 'deleted_at'],
+        'reactions', 'created_at', 'edited_at', 'deleted_at', 'external_delivery'],
   'message.created''s record holds exactly the message columns.');
 
 -- a lost event never fails the write (no partition for today: the platform drops the event).
