@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { computeSignature, isValidSignature, signedPayload } from './signature.ts';
+import { computeSignature, isValidSignature, signedPayload } from './twilio-signature.ts';
 
 const token = '12345';
 const url = 'https://example.supabase.co/functions/v1/twilio-webhook?channel=sms';

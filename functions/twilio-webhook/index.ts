@@ -8,61 +8,23 @@
 //
 // Configuration: TWILIO_AUTH_TOKEN (the account's auth token, a secret),
 // TWILIO_WEBHOOK_URL (the public URL configured in Twilio; defaults to
-// SUPABASE_URL/functions/v1/twilio-webhook) and the team in private.external_team_members.
+// SUPABASE_URL/functions/v1/twilio-webhook) and the team (add_team_member).
 
 import type { JSONValue } from 'postgres';
 import { database } from '../_shared/db.ts';
 import { ApiError } from '../_shared/errors.ts';
 import { createHandler } from '../_shared/handler.ts';
+import { publicUrl, readSignedForm } from '../_shared/twilio-request.ts';
 import { parseInbound } from './inbound.ts';
-import { isValidSignature } from './signature.ts';
 
-const BODY_LIMIT = 64 * 1024;
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 
-/** The URL Twilio requested, which is what it signed (the function itself sits behind a gateway). */
-function publicUrl(request: Request): string {
-  const search = new URL(request.url).search;
-  const configured = Deno.env.get('TWILIO_WEBHOOK_URL');
-  if (configured) return configured.includes('?') ? configured : configured + search;
-  return `${Deno.env.get('SUPABASE_URL')}/functions/v1/twilio-webhook${search}`;
-}
-
-async function readForm(request: Request): Promise<URLSearchParams> {
-  if (request.method !== 'POST')
-    throw new ApiError(405, 'method_not_allowed', `Use POST, not ${request.method}`);
-  const contentType = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-  if (contentType !== 'application/x-www-form-urlencoded') {
-    throw new ApiError(
-      415,
-      'unsupported_media_type',
-      'Twilio webhooks are application/x-www-form-urlencoded',
-    );
-  }
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > BODY_LIMIT)
-    throw new ApiError(413, 'payload_too_large', `The body exceeds ${BODY_LIMIT} bytes`);
-  return new URLSearchParams(new TextDecoder().decode(bytes));
-}
-
 export default createHandler('twilio-webhook', async (request, context) => {
-  const authToken = Deno.env.get('TWILIO_AUTH_TOKEN');
-  if (!authToken) {
-    context.log('not_configured', { missing: 'TWILIO_AUTH_TOKEN' });
-    throw new ApiError(503, 'not_configured', 'The Twilio webhook is not configured');
-  }
-  const params = await readForm(request);
-  if (
-    !(await isValidSignature(
-      authToken,
-      request.headers.get('x-twilio-signature'),
-      publicUrl(request),
-      params,
-    ))
-  ) {
-    context.log('invalid_signature');
-    throw new ApiError(403, 'invalid_signature', 'The X-Twilio-Signature header does not match this request');
-  }
+  const params = await readSignedForm(
+    request,
+    publicUrl(request, 'twilio-webhook', 'TWILIO_WEBHOOK_URL'),
+    context.log,
+  );
   const parsed = parseInbound(params);
   if (!parsed.ok)
     throw new ApiError(400, 'invalid_webhook', `The webhook is not a message: ${parsed.problem}`);
