@@ -35,7 +35,12 @@ export interface Twilio {
 
 export interface OutboxStore {
   record(messageId: string, sid: string, twilioStatus: string): Promise<void>;
-  retry(messageId: string, delaySeconds: number, error: TwilioError, inDoubt: boolean): Promise<'retrying' | 'failed'>;
+  retry(
+    messageId: string,
+    delaySeconds: number,
+    error: TwilioError,
+    inDoubt: boolean,
+  ): Promise<'retrying' | 'failed'>;
   end(messageId: string, state: 'failed' | 'canceled', error: TwilioError | null): Promise<void>;
 }
 
@@ -98,7 +103,12 @@ export async function attempt(
       await store.end(send.messageId, 'failed', outcome.error);
       return 'failed';
     case 'throttled':
-      return store.retry(send.messageId, Math.max(backoff, outcome.retryAfterSeconds ?? 0), outcome.error, false);
+      return store.retry(
+        send.messageId,
+        Math.max(backoff, outcome.retryAfterSeconds ?? 0),
+        outcome.error,
+        false,
+      );
     case 'in_doubt':
       return store.retry(send.messageId, backoff, outcome.error, true);
   }

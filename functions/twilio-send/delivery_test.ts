@@ -31,7 +31,8 @@ function run(send: ClaimedSend, create: CreateOutcome | null, found: FoundMessag
     },
   };
   const store = {
-    record: async (id: string, sid: string, status: string) => void calls.push(`record ${id} ${sid} ${status}`),
+    record: async (id: string, sid: string, status: string) =>
+      void calls.push(`record ${id} ${sid} ${status}`),
     retry: async (id: string, delay: number, error: { code: string }, inDoubt: boolean) => {
       calls.push(`retry ${id} ${delay} ${error.code} ${inDoubt ? 'in doubt' : 'not created'}`);
       return 'retrying' as const;
@@ -53,7 +54,10 @@ Deno.test('a first attempt posts To, From, Body and our status callback, and rec
 });
 
 Deno.test('a refusal (4xx) fails the message without a retry', async () => {
-  const refused: CreateOutcome = { kind: 'refused', error: { code: '21211', message: 'bad To', status: 400 } };
+  const refused: CreateOutcome = {
+    kind: 'refused',
+    error: { code: '21211', message: 'bad To', status: 400 },
+  };
   const { result, calls } = await run(claimed(), refused);
   assert.equal(result, 'failed');
   assert.deepEqual(calls.slice(1), ['end m1 failed 21211']);
@@ -67,7 +71,9 @@ Deno.test('a 429 retries not before Retry-After, and not in doubt; a 5xx retries
   };
   assert.deepEqual((await run(claimed(), throttled)).calls.slice(1), ['retry m1 30 20429 not created']);
   const busy: CreateOutcome = { kind: 'in_doubt', error: { code: 'http_500', message: 'oops', status: 500 } };
-  assert.deepEqual((await run(claimed({ attempts: 3 }), busy)).calls.slice(1), ['retry m1 20 http_500 in doubt']);
+  assert.deepEqual((await run(claimed({ attempts: 3 }), busy)).calls.slice(1), [
+    'retry m1 20 http_500 in doubt',
+  ]);
 });
 
 Deno.test('an attempt after one in doubt looks the message up first, and does not post what Twilio has', async () => {
@@ -79,7 +85,11 @@ Deno.test('an attempt after one in doubt looks the message up first, and does no
 
 Deno.test('an attempt after one in doubt posts only when the lookup finds nothing', async () => {
   const since = new Date('2026-07-01T10:00:00Z');
-  const { calls } = await run(claimed({ lookUpSince: since }), { kind: 'created', sid: 'SM8', status: 'queued' });
+  const { calls } = await run(claimed({ lookUpSince: since }), {
+    kind: 'created',
+    sid: 'SM8',
+    status: 'queued',
+  });
   assert.equal(calls[0], 'find');
   assert.match(calls[1] as string, /^create /);
 });
@@ -91,7 +101,10 @@ Deno.test('a lookup Twilio cannot answer is retried later, still in doubt, witho
 
 Deno.test('a message deleted before it went is canceled, unless Twilio already has it', async () => {
   assert.deepEqual((await run(claimed({ deleted: true }), null)).calls, ['end m1 canceled -']);
-  const found = await run(claimed({ deleted: true, lookUpSince: new Date() }), null, { sid: 'SM1', status: 'sent' });
+  const found = await run(claimed({ deleted: true, lookUpSince: new Date() }), null, {
+    sid: 'SM1',
+    status: 'sent',
+  });
   assert.equal(found.result, 'found');
 });
 
@@ -100,7 +113,10 @@ Deno.test('without a sending number the message fails with no_sending_number', a
 });
 
 Deno.test('backoff doubles from the base and stops at 15 minutes', () => {
-  assert.deepEqual([1, 2, 3, 4].map((n) => backoffSeconds(n, 5)), [5, 10, 20, 40]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((n) => backoffSeconds(n, 5)),
+    [5, 10, 20, 40],
+  );
   assert.equal(backoffSeconds(20, 5), 900);
   assert.equal(backoffSeconds(3, 0), 0);
 });

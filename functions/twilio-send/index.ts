@@ -33,7 +33,11 @@ function settings() {
   const accountSid = Deno.env.get('TWILIO_ACCOUNT_SID');
   const authToken = Deno.env.get('TWILIO_AUTH_TOKEN');
   if (!accountSid || !authToken) {
-    throw new ApiError(503, 'not_configured', 'Set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send through Twilio');
+    throw new ApiError(
+      503,
+      'not_configured',
+      'Set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send through Twilio',
+    );
   }
   const timeoutSeconds = numberSetting('TWILIO_REQUEST_TIMEOUT_SECONDS', 10, 1);
   const account: TwilioAccount = {
@@ -43,7 +47,8 @@ function settings() {
     timeoutMs: timeoutSeconds * 1000,
   };
   const callbackUrl =
-    Deno.env.get('TWILIO_STATUS_CALLBACK_URL') || `${Deno.env.get('SUPABASE_URL')}/functions/v1/twilio-status`;
+    Deno.env.get('TWILIO_STATUS_CALLBACK_URL') ||
+    `${Deno.env.get('SUPABASE_URL')}/functions/v1/twilio-status`;
   return {
     account,
     // A lookup and a create fit in a lease, with room to record the outcome.
@@ -69,7 +74,8 @@ interface ClaimRow {
 }
 
 export default createHandler('twilio-send', async (request, context) => {
-  if (request.method !== 'POST') throw new ApiError(405, 'method_not_allowed', `Use POST, not ${request.method}`);
+  if (request.method !== 'POST')
+    throw new ApiError(405, 'method_not_allowed', `Use POST, not ${request.method}`);
   await request.body?.cancel();
   const { account, leaseSeconds, maxAttempts, policy } = settings();
   const sql = database();
@@ -103,7 +109,9 @@ export default createHandler('twilio-send', async (request, context) => {
   const counts: Record<AttemptResult, number> = { sent: 0, found: 0, retrying: 0, failed: 0, canceled: 0 };
   const started = Date.now();
   while (Date.now() - started < WORK_BUDGET_MS) {
-    const claimed = await sql<ClaimRow[]>`select * from private.claim_external_sends(${BATCH}, ${leaseSeconds})`;
+    const claimed = await sql<
+      ClaimRow[]
+    >`select * from private.claim_external_sends(${BATCH}, ${leaseSeconds})`;
     if (claimed.length === 0) break;
     const results = await Promise.all(
       claimed.map(async (row) => {

@@ -45,7 +45,8 @@ export interface FoundMessage {
 const messagesUrl = (account: TwilioAccount) =>
   `${account.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(account.accountSid)}/Messages.json`;
 
-const authorization = (account: TwilioAccount) => `Basic ${btoa(`${account.accountSid}:${account.authToken}`)}`;
+const authorization = (account: TwilioAccount) =>
+  `Basic ${btoa(`${account.accountSid}:${account.authToken}`)}`;
 
 /** Seconds from a Retry-After header (delta-seconds or an HTTP date), or null. */
 export function retryAfterSeconds(header: string | null, now = Date.now()): number | null {
@@ -65,11 +66,19 @@ export function classifyCreateAnswer(status: number, headers: Headers, body: unk
   };
   if (status >= 200 && status < 300) {
     if (typeof fields.sid === 'string' && fields.sid !== '') {
-      return { kind: 'created', sid: fields.sid, status: typeof fields.status === 'string' ? fields.status : 'queued' };
+      return {
+        kind: 'created',
+        sid: fields.sid,
+        status: typeof fields.status === 'string' ? fields.status : 'queued',
+      };
     }
-    return { kind: 'in_doubt', error: { ...error, code: 'no_sid', message: 'Twilio answered without a sid' } };
+    return {
+      kind: 'in_doubt',
+      error: { ...error, code: 'no_sid', message: 'Twilio answered without a sid' },
+    };
   }
-  if (status === 429) return { kind: 'throttled', error, retryAfterSeconds: retryAfterSeconds(headers.get('retry-after')) };
+  if (status === 429)
+    return { kind: 'throttled', error, retryAfterSeconds: retryAfterSeconds(headers.get('retry-after')) };
   if (status >= 400 && status < 500) return { kind: 'refused', error };
   return { kind: 'in_doubt', error };
 }
@@ -89,7 +98,10 @@ function requestFailure(error: unknown, account: TwilioAccount): TwilioError {
     : { code: 'network_error', message: `Could not reach Twilio: ${(error as Error).message}` };
 }
 
-export async function createMessage(account: TwilioAccount, message: OutboundMessage): Promise<CreateOutcome> {
+export async function createMessage(
+  account: TwilioAccount,
+  message: OutboundMessage,
+): Promise<CreateOutcome> {
   let response: Response;
   try {
     response = await fetch(messagesUrl(account), {
@@ -129,7 +141,13 @@ interface ListedMessage {
  */
 export async function findMessage(
   account: TwilioAccount,
-  query: { to: string; from: string; body: string; since: Date; taken: (sids: string[]) => Promise<Set<string>> },
+  query: {
+    to: string;
+    from: string;
+    body: string;
+    since: Date;
+    taken: (sids: string[]) => Promise<Set<string>>;
+  },
 ): Promise<FoundMessage | null> {
   const earliest = query.since.getTime() - 5 * 60_000;
   const search = new URLSearchParams({
