@@ -118,11 +118,15 @@ emulatorOnly.describe('pg_cron', () => {
         { user: 'postgres' },
         { user: 'postgres' },
       ]);
-      const { rows } = await db.query(
-        `select d.status, d.username from cron.job_run_details d join cron.job j using (jobid)
-          where j.jobname = $1 and d.status <> 'running' order by d.runid limit 2`,
-        [name],
-      );
+      // A run is recorded once its command returns, which may be after its request went out.
+      const rows = await until(async () => {
+        const result = await db.query(
+          `select d.status, d.username from cron.job_run_details d join cron.job j using (jobid)
+            where j.jobname = $1 and d.status <> 'running' order by d.runid limit 2`,
+          [name],
+        );
+        return result.rows.length === 2 ? result.rows : undefined;
+      }, 'two finished runs');
       expect(rows).toEqual([
         { status: 'succeeded', username: 'postgres' },
         { status: 'succeeded', username: 'postgres' },
