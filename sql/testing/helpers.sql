@@ -252,3 +252,38 @@ end
 $$;
 
 grant execute on all functions in schema tests to anon, authenticated, service_role;
+
+-- The order in which rows reach realtime.messages (the order Realtime streams them):
+-- after tests.track_event_order(), each inserted row is listed in tests.event_order
+-- by arrival. A row's place on disk (ctid) is not that order: a statement's rows may
+-- fill a page and go on in free space of an earlier one.
+create table if not exists tests.event_order (
+  position bigserial primary key,
+  topic text,
+  event text
+);
+
+create or replace function tests.log_event_order()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into tests.event_order (topic, event) values (new.topic, new.event);
+  return null;
+end
+$$;
+
+-- Starts recording, until the end of the transaction (the trigger is rolled back with it).
+create or replace function tests.track_event_order()
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  delete from tests.event_order;
+  create trigger tests_event_order after insert on realtime.messages
+    for each row execute function tests.log_event_order();
+end
+$$;

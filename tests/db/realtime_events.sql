@@ -44,6 +44,7 @@ select results_eq(
 
 -- message.created and inbox.updated (no receipt for the sender: the message says it)
 delete from realtime.messages;
+select tests.track_event_order();
 select tests.authenticate_as('alice');
 select tests.remember('hello', (public.send_message(tests.id('team'), 'c1', 'Hello Bob') -> 'message' ->> 'id')::uuid);
 select tests.clear_authentication();
@@ -79,7 +80,7 @@ select results_eq(
 select is((select count(*)::int from events), 3,
           'Nothing else was sent: message.created and two inbox.updated, no receipt for the sender.');
 select results_eq(
-  $$ select event from realtime.messages order by ctid $$,
+  $$ select event from tests.event_order order by position $$,
   $$ values ('message.created'::text), ('inbox.updated'), ('inbox.updated') $$,
   'They are written (and so streamed) in this order: the message, then the inbox updates.');
 

@@ -21,6 +21,7 @@ grant select on epoch_1 to authenticated;
 
 -- as alice (owner): remove kim
 delete from realtime.messages;
+select tests.track_event_order();
 select tests.authenticate_as('alice');
 select public.remove_conversation_member(tests.id('team'), tests.get_user_id('kim'));
 select tests.clear_authentication();
@@ -28,7 +29,7 @@ select tests.clear_authentication();
 select is((select topic_epoch from public.conversations where id = tests.id('team')), 2,
           'Removing Kim moved the epoch from 1 to 2.');
 select results_eq(
-  $$ select topic, event from realtime.messages order by ctid $$,
+  $$ select topic, event from tests.event_order order by position $$,
   $$ values ((select topic from epoch_1), 'member.changed'::text),
             ('user:' || tests.get_user_id('kim'), 'conversation.removed'),
             ((select topic from epoch_1), 'conversation.rotated'),
