@@ -64,14 +64,14 @@ isOneToOne: false
                   ]
                 },"messages": {
                   Row: {
-                    "body": string,"change_seq": number,"client_id": string,"conversation_id": string,"created_at": string,"deleted_at": string | null,"edited_at": string | null,"id": string,"kind": string,"metadata": NonNullable<Json>,"reactions": NonNullable<Json>,"reply_to": string | null,"sender_id": string | null,"seq": number
+                    "body": string,"change_seq": number,"client_id": string,"conversation_id": string,"created_at": string,"deleted_at": string | null,"edited_at": string | null,"external_delivery": Json | null,"id": string,"kind": string,"metadata": NonNullable<Json>,"reactions": NonNullable<Json>,"reply_to": string | null,"sender_id": string | null,"seq": number
                   }
                   ComputedFields: never
                   Insert: {
-                    "body": string,"change_seq": number,"client_id": string,"conversation_id": string,"created_at"?: string,"deleted_at"?: string | null,"edited_at"?: string | null,"id"?: string,"kind"?: string,"metadata"?: NonNullable<Json>,"reactions"?: NonNullable<Json>,"reply_to"?: string | null,"sender_id"?: string | null,"seq": number
+                    "body": string,"change_seq": number,"client_id": string,"conversation_id": string,"created_at"?: string,"deleted_at"?: string | null,"edited_at"?: string | null,"external_delivery"?: Json | null,"id"?: string,"kind"?: string,"metadata"?: NonNullable<Json>,"reactions"?: NonNullable<Json>,"reply_to"?: string | null,"sender_id"?: string | null,"seq": number
                   }
                   Update: {
-                    "body"?: string,"change_seq"?: number,"client_id"?: string,"conversation_id"?: string,"created_at"?: string,"deleted_at"?: string | null,"edited_at"?: string | null,"id"?: string,"kind"?: string,"metadata"?: NonNullable<Json>,"reactions"?: NonNullable<Json>,"reply_to"?: string | null,"sender_id"?: string | null,"seq"?: number
+                    "body"?: string,"change_seq"?: number,"client_id"?: string,"conversation_id"?: string,"created_at"?: string,"deleted_at"?: string | null,"edited_at"?: string | null,"external_delivery"?: Json | null,"id"?: string,"kind"?: string,"metadata"?: NonNullable<Json>,"reactions"?: NonNullable<Json>,"reply_to"?: string | null,"sender_id"?: string | null,"seq"?: number
                   }
                   Relationships: [
                     {
@@ -133,6 +133,7 @@ isOneToOne: false
 "created_at": string,
 "deleted_at": string | null,
 "edited_at": string | null,
+"external_delivery": Json | null,
 "id": string,
 "kind": string,
 "metadata": NonNullable<Json>,
@@ -147,6 +148,9 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"add_team_member":
+{ Args: { "user_id": string }; Returns: Json
+                           },
 "block_user":
 { Args: { "user_id": string }; Returns: undefined
                            },
@@ -184,6 +188,7 @@ isOneToOne: false
 "created_at": string,
 "deleted_at": string | null,
 "edited_at": string | null,
+"external_delivery": Json | null,
 "id": string,
 "kind": string,
 "metadata": NonNullable<Json>,
@@ -207,6 +212,7 @@ isOneToOne: false
 "created_at": string,
 "deleted_at": string | null,
 "edited_at": string | null,
+"external_delivery": Json | null,
 "id": string,
 "kind": string,
 "metadata": NonNullable<Json>,
@@ -229,6 +235,9 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"get_external_settings":
+{ Args: Record<PropertyKey, never>; Returns: Json
+                           },
 "get_messages":
 { Args: { "after_seq"?: number,"before_seq"?: number,"conversation_id": string,"max_rows"?: number }; Returns: {
               "body": string,
@@ -238,6 +247,7 @@ isOneToOne: false
 "created_at": string,
 "deleted_at": string | null,
 "edited_at": string | null,
+"external_delivery": Json | null,
 "id": string,
 "kind": string,
 "metadata": NonNullable<Json>,
@@ -293,6 +303,11 @@ isOneToOne: false
               "avatar_url": string,"display_name": string,"joined_at": string,"last_delivered_seq": number,"last_read_seq": number,"role": string,"user_id": string
             }[]
                            },
+"list_team_members":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "added_at": string,"display_name": string,"user_id": string
+            }[]
+                           },
 "mark_delivered":
 { Args: { "conversation_id": string,"seq": number }; Returns: Database["public"]['CompositeTypes']["read_state"]
                           SetofOptions: {
@@ -321,6 +336,7 @@ isOneToOne: false
 "created_at": string,
 "deleted_at": string | null,
 "edited_at": string | null,
+"external_delivery": Json | null,
 "id": string,
 "kind": string,
 "metadata": NonNullable<Json>,
@@ -335,6 +351,9 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"remove_team_member":
+{ Args: { "user_id": string }; Returns: Json
+                           },
 "search_messages":
 { Args: { "conversation_id"?: string,"max_rows"?: number,"query": string }; Returns: {
               "body": string,
@@ -344,6 +363,7 @@ isOneToOne: false
 "created_at": string,
 "deleted_at": string | null,
 "edited_at": string | null,
+"external_delivery": Json | null,
 "id": string,
 "kind": string,
 "metadata": NonNullable<Json>,
@@ -377,6 +397,12 @@ isOneToOne: false
                            },
 "send_signal":
 { Args: { "conversation_id": string,"payload"?: Json,"signal_type": string,"to_user": string }; Returns: undefined
+                           },
+"set_external_channel":
+{ Args: { "channel": string,"sending_number": string }; Returns: Json
+                           },
+"set_external_sender_url":
+{ Args: { "url": string }; Returns: Json
                            },
 "set_member_role":
 { Args: { "conversation_id": string,"role": string,"user_id": string }; Returns: {

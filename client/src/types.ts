@@ -12,11 +12,38 @@ type NonNull<T> = { [K in keyof T]-?: NonNullable<T[K]> };
 /** {emoji: [user ids, oldest first]} */
 export type Reactions = Record<string, string[]>;
 
+/**
+ * How a message to an external contact (SMS / WhatsApp) is getting on: `pending` <
+ * `queued` < `sending` < `sent` < `delivered` < `read`, or the final `failed`,
+ * `undelivered`, `canceled` (with the error). Announced as `delivery.changed`.
+ */
+export interface ExternalDelivery {
+  channel: 'sms' | 'whatsapp';
+  status:
+    | 'pending'
+    | 'queued'
+    | 'sending'
+    | 'sent'
+    | 'delivered'
+    | 'read'
+    | 'failed'
+    | 'undelivered'
+    | 'canceled';
+  sid: string | null;
+  error: { code: string; message: string; status?: number } | null;
+  updated_at: string;
+}
+
 /** A stored message (a `messages` row). */
-export type MessageRow = Omit<Tables['messages']['Row'], 'kind' | 'metadata' | 'reactions'> & {
+export type MessageRow = Omit<
+  Tables['messages']['Row'],
+  'kind' | 'metadata' | 'reactions' | 'external_delivery'
+> & {
   kind: 'text' | 'system' | 'external';
   metadata: Record<string, unknown>;
   reactions: Reactions;
+  /** null unless the message goes out to an external contact. */
+  external_delivery: ExternalDelivery | null;
 };
 
 export type SendStatus = 'pending' | 'sent' | 'failed';

@@ -106,6 +106,7 @@ export class ModelServer {
       created_at: this.stamp(),
       edited_at: null,
       deleted_at: null,
+      external_delivery: null,
     };
     c.messages.push(row);
     const sender = c.members.get(userId) as ModelMember;

@@ -19,6 +19,7 @@ const row = (seq: number, changeSeq = seq, body = `m${seq}`): MessageRow => ({
   created_at: '2026-01-01T00:00:00Z',
   edited_at: null,
   deleted_at: null,
+  external_delivery: null,
 });
 
 it('shows only consecutive seqs and reports the hole until it is filled', () => {
