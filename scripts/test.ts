@@ -1,11 +1,14 @@
 // `npm test`: every suite, in order, with progress, ending with one line that
-// totals them all: `N passed, N failed`.
+// totals them all: `N passed, N failed`. Each suite is judged by its tool's exit
+// code and its counts (judge.ts): a suite that runs nothing, breaks in a file's
+// setup or teardown, or skips what it was not told to skip, fails.
 //
 //   npm test                 everything
-//   npm test -- db e2e       only the named suites (lint, typecheck, types, client, deno, db, db15,
-//                            dblint, e2e, e2e22, client-e2e)
+//   npm test -- db e2e       only the named suites (lint, typecheck, runner, types, client, deno, db,
+//                            db15, dblint, e2e, e2e22, client-e2e)
 
 import { spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,12 +16,22 @@ import { denoBinary, npmRegistry } from '../emulator/functions/service.ts';
 import { createLogger } from '../emulator/log.ts';
 import type { Database } from '../emulator/postgres/database.ts';
 import { PROJECT_DIR } from '../emulator/stack.ts';
+import { expectedSkips } from '../tests/e2e/expected-skips.ts';
+import {
+  combine,
+  describeCounts,
+  failure,
+  judgeDenoTest,
+  judgeExitCode,
+  judgePgProve,
+  judgeVitest,
+  type Verdict,
+  type VitestReport,
+} from './judge.ts';
 import { withDatabaseForTests } from './test-database.ts';
 
-interface Result {
+interface Result extends Verdict {
   suite: string;
-  passed: number;
-  failed: number;
   note?: string;
 }
 
@@ -57,23 +70,8 @@ const check = async (
   env?: NodeJS.ProcessEnv,
 ): Promise<Result> => {
   const { code } = await run(command, args, env);
-  return { suite, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1 };
+  return { suite, ...judgeExitCode(code, path.basename(command)) };
 };
-
-/**
- * Counts pg_prove's verbose TAP: each `ok` / `not ok`; tests a file planned but
- * never ran (it died part-way) count as failed; running more than planned, or a
- * file with no plan at all, counts once.
- */
-export function countPgProve(output: string): { passed: number; failed: number } {
-  const passed = (output.match(/^\s*ok \d+/gm) ?? []).length;
-  let failed = (output.match(/^\s*not ok \d+/gm) ?? []).length;
-  for (const [, planned, ran] of output.matchAll(/You planned (\d+) tests? but ran (\d+)/g)) {
-    failed += Number(ran) < Number(planned) ? Number(planned) - Number(ran) : 1;
-  }
-  failed += (output.match(/No plan found in TAP output/g) ?? []).length;
-  return { passed, failed };
-}
 
 async function pgtap(suite: (db: Database) => string, pgBinDir?: string): Promise<Result> {
   return withDatabaseForTests({ pgBinDir, log }, async (db) => {
@@ -86,9 +84,7 @@ async function pgtap(suite: (db: Database) => string, pgBinDir?: string): Promis
       PGPASSWORD: decodeURIComponent(url.password),
       PGDATABASE: url.pathname.slice(1),
     });
-    const counts = countPgProve(output);
-    if (code !== 0 && counts.failed === 0) counts.failed = 1; // pg_prove itself failed
-    return { suite: suite(db), ...counts };
+    return { suite: suite(db), ...judgePgProve(code, output) };
   });
 }
 
@@ -114,78 +110,82 @@ async function dbLint(): Promise<Result> {
         ],
         { PGSSLMODE: 'disable', SUPABASE_AGENT: 'no' },
       );
-      const clean = code === 0 && !/"level":\s*"(warning|error)"/.test(output);
-      return { suite, passed: clean ? 1 : 0, failed: clean ? 0 : 1 };
+      if (code === 0 && /"level":\s*"(warning|error)"/.test(output)) {
+        return { suite, ...failure('the linter reported warnings') };
+      }
+      return { suite, ...judgeExitCode(code, 'supabase db lint') };
     },
   );
 }
 
 /**
- * Runs Vitest (`args`: a config, a project) and counts its JSON report; `env` can put
- * another Node.js first on the PATH (Vitest and npm run on it).
+ * Runs one Vitest project (of vitest.config.ts, or of the config in `extraArgs`) with a JSON
+ * report and judges it (scripts/judge.ts); `env` can put another Node.js first on the PATH
+ * (Vitest and npm run on it).
  */
-async function vitest(suite: string, args: string[] = [], env?: NodeJS.ProcessEnv): Promise<Result> {
+async function vitest(
+  suite: string,
+  project: string,
+  extraArgs: string[] = [],
+  env?: NodeJS.ProcessEnv,
+): Promise<Result> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vitest-report-'));
   const report = path.join(dir, 'report.json');
   try {
-    await run(
+    const { code } = await run(
       bin('vitest'),
-      ['run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+      [
+        'run',
+        `--project=${project}`,
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${report}`,
+        ...extraArgs,
+      ],
       env,
     );
-    if (!existsSync(report)) return { suite, passed: 0, failed: 1, note: 'Vitest wrote no report' };
-    const data = JSON.parse(readFileSync(report, 'utf8')) as {
-      numPassedTests: number;
-      numFailedTests: number;
-      testResults: { status: string; assertionResults: unknown[] }[];
-    };
-    // A file that fails before running any test (import or hook error) counts once.
-    const brokenFiles = data.testResults.filter(
-      (file) => file.status === 'failed' && file.assertionResults.length === 0,
-    ).length;
-    return { suite, passed: data.numPassedTests, failed: data.numFailedTests + brokenFiles };
+    const data = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as VitestReport) : undefined;
+    return { suite, ...judgeVitest(code, data, expectedSkips(process.env), `${PROJECT_DIR}/`) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const clientVitest = (project: string) => [
-  '--config',
-  'client/test/vitest.config.ts',
-  `--project=${project}`,
-];
+/** One seed per `npm test`: the end-to-end suites run in its random order. */
+const seed = Number(process.env.VITEST_SEED) || randomInt(1, 2 ** 31);
+
+/** The end-to-end suites, in a random order (a test that needs another's leftovers fails). */
+async function e2e(suite: string, env?: NodeJS.ProcessEnv): Promise<Result> {
+  log.info(`e2e in random order, seed ${seed} (again: VITEST_SEED=${seed} npm test -- e2e)`);
+  const result = await vitest(suite, 'e2e', ['--sequence.shuffle', `--sequence.seed=${seed}`], env);
+  return { ...result, note: `random order, seed ${seed}` };
+}
+
+const CLIENT_VITEST = ['--config', 'client/test/vitest.config.ts'];
 
 const suites: Record<string, () => Promise<Result>> = {
   lint: () => check('format and lint (Biome)', bin('biome'), ['check', '.']),
   typecheck: () => check('typecheck (tsc, strict)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']),
+  runner: () => vitest("the test runner's judging (Vitest)", 'runner'),
   types: () =>
     check('client database types current (supabase gen types)', bin('tsx'), [
       'scripts/gen-types.ts',
       '--check',
     ]),
-  client: () => vitest('client library: unit and property tests (Vitest)', clientVitest('client')),
+  client: () => vitest('client library: unit and property tests (Vitest)', 'client', CLIENT_VITEST),
   deno: async () => {
     const deno = denoBinary(PROJECT_DIR);
     const registry = npmRegistry();
     const denoEnv = { NO_COLOR: '1', ...(registry ? { NPM_CONFIG_REGISTRY: registry } : {}) };
-    const typed = await check(
-      'Deno typecheck (functions)',
-      deno,
-      ['check', 'functions/', 'emulator/functions/host.ts'],
-      denoEnv,
-    );
-    const { code, output } = await run(
+    const typed = await run(deno, ['check', 'functions/', 'emulator/functions/host.ts'], denoEnv);
+    const tested = await run(
       deno,
       ['test', '--allow-env', '--allow-net', '--allow-read', 'functions/'],
       denoEnv,
     );
-    const summary = /(\d+) passed.*?(\d+) failed/.exec(output);
-    const passed = Number(summary?.[1] ?? 0);
-    const failed = Number(summary?.[2] ?? 0) + (code !== 0 && !summary ? 1 : 0);
     return {
       suite: 'Deno typecheck and unit tests (functions)',
-      passed: typed.passed + passed,
-      failed: typed.failed + failed,
+      ...combine(judgeExitCode(typed.code, 'deno check'), judgeDenoTest(tested.code, tested.output)),
     };
   },
   db: () =>
@@ -196,34 +196,23 @@ const suites: Record<string, () => Promise<Result>> = {
     ),
   db15: async () => {
     if (!existsSync('/usr/lib/postgresql/15/bin/postgres')) {
-      return {
-        suite: 'pgTAP on PostgreSQL 15',
-        passed: 0,
-        failed: 1,
-        note: 'PostgreSQL 15 is not installed (see .ci/run)',
-      };
+      return { suite: 'pgTAP on PostgreSQL 15', ...failure('PostgreSQL 15 is not installed (see .ci/run)') };
     }
     return pgtap(() => 'pgTAP on PostgreSQL 15 (Debian, via SUPABASE_DB_URL)', '/usr/lib/postgresql/15/bin');
   },
   dblint: dbLint,
-  e2e: () => vitest('end to end (Vitest, supabase-js)'),
+  e2e: () => e2e('end to end (Vitest, supabase-js)'),
   e2e22: async () => {
     const suite = 'end to end on Node.js 22 (Vitest, supabase-js)';
-    if (!existsSync(NODE_22)) {
-      return {
-        suite,
-        passed: 0,
-        failed: 1,
-        note: 'Node.js 22 is not installed: npm ci --prefix tools/node22',
-      };
-    }
-    return vitest(suite, [], {
+    if (!existsSync(NODE_22))
+      return { suite, ...failure('Node.js 22 is not installed: npm ci --prefix tools/node22') };
+    return e2e(suite, {
       PATH: `${path.dirname(NODE_22)}${path.delimiter}${process.env.PATH}`,
       E2E_NODE_MAJOR: '22',
     });
   },
   'client-e2e': () =>
-    vitest('client library on the emulator (Vitest, supabase-js)', clientVitest('client-e2e')),
+    vitest('client library on the emulator (Vitest, supabase-js)', 'client-e2e', CLIENT_VITEST),
 };
 
 const requested = process.argv.slice(2);
@@ -241,20 +230,21 @@ for (const name of selected) {
   try {
     result = await (suites[name] as () => Promise<Result>)();
   } catch (error) {
-    result = { suite: name, passed: 0, failed: 1, note: (error as Error).message };
+    result = { suite: name, ...failure((error as Error).message) };
   }
   results.push(result);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   log.info(
-    `${result.suite}: ${result.passed} passed, ${result.failed} failed (${seconds} s)${result.note ? ` — ${result.note}` : ''}`,
+    `${result.suite}: ${describeCounts(result)} (${seconds} s)${result.note ? ` — ${result.note}` : ''}`,
   );
 }
 
 console.log('\nSummary');
 for (const r of results) {
   console.log(
-    `  ${r.failed ? 'FAIL' : 'ok  '}  ${r.suite}: ${r.passed} passed, ${r.failed} failed${r.note ? ` (${r.note})` : ''}`,
+    `  ${r.failed ? 'FAIL' : 'ok  '}  ${r.suite}: ${describeCounts(r)}${r.note ? ` [${r.note}]` : ''}`,
   );
+  for (const problem of r.problems) console.log(`          ${problem}`);
 }
 const passed = results.reduce((sum, r) => sum + r.passed, 0);
 const failed = results.reduce((sum, r) => sum + r.failed, 0);

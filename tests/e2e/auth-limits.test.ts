@@ -12,7 +12,6 @@ import { DEFAULT_AUTH_RATE_LIMITS } from '../../emulator/config.ts';
 import { type Stack, startStack } from '../../emulator/stack.ts';
 import { createStackClient, type TestUser } from '../../emulator/testing.ts';
 import { RawSocket } from './realtime-support.ts';
-import { emulatorOnly } from './support.ts';
 
 /** GoTrue lets 30 requests through at once before the refill rate counts. */
 const BURST = 30;
@@ -58,7 +57,7 @@ describe('the per-address buckets (GoTrue shapes)', () => {
   });
 });
 
-emulatorOnly.describe('a stack with small auth limits', () => {
+describe('a stack with small auth limits', { tags: ['emulator-only'] }, () => {
   let stack: Stack;
   let user: TestUser;
 

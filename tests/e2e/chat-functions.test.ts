@@ -473,7 +473,7 @@ describe('signal', () => {
   });
 });
 
-describe.skipIf(!stack.twilioAuthToken)('twilio-webhook', () => {
+describe('twilio-webhook', { tags: ['twilio'] }, () => {
   const webhookUrl = `${stack.url}/functions/v1/twilio-webhook`;
   let agents: TestUser[] = [];
 

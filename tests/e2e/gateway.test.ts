@@ -1,8 +1,8 @@
 // The gateway never crashes or hangs on bad input: every error is JSON with a
 // code and a message, and a failed request writes nothing.
 
-import { expect, it } from 'vitest';
-import { api, emulatorOnly, sqlPool, stack } from './support.ts';
+import { describe, expect, it } from 'vitest';
+import { api, sqlPool, stack } from './support.ts';
 
 const db = sqlPool();
 const usersWithEmail = async (email: string) =>
@@ -18,7 +18,7 @@ async function expectJsonError(response: Response, status: number) {
   return body;
 }
 
-emulatorOnly.describe('API keys', () => {
+describe('API keys', { tags: ['emulator-only'] }, () => {
   it('refuses auth and rest requests without an API key', async () => {
     for (const path of ['/auth/v1/settings', '/rest/v1/rpc/anything']) {
       const body = await expectJsonError(await fetch(`${stack.url}${path}`), 401);
@@ -53,7 +53,7 @@ emulatorOnly.describe('API keys', () => {
   });
 });
 
-emulatorOnly.describe('malformed requests', () => {
+describe('malformed requests', { tags: ['emulator-only'] }, () => {
   it('bad JSON, wrong types and garbage tokens get JSON errors and create no user', async () => {
     const email = `malformed-${crypto.randomUUID().slice(0, 8)}@example.test`;
     const json = { 'content-type': 'application/json' };

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { type Stack, startStack } from '../../emulator/stack.ts';
+import { targetsRealProject } from './expected-skips.ts';
 
 export interface SharedStack {
   url: string;
@@ -34,12 +35,12 @@ export async function setup(project: TestProject) {
     throw new Error(`the e2e suites were to run on Node.js ${wantedNode}, not ${process.version}`);
   }
   const { SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY, SUPABASE_DB_URL } = process.env;
-  if (SUPABASE_URL && SUPABASE_ANON_KEY && SUPABASE_SERVICE_ROLE_KEY && SUPABASE_DB_URL) {
+  if (targetsRealProject(process.env)) {
     project.provide('stack', {
-      url: SUPABASE_URL,
-      anonKey: SUPABASE_ANON_KEY,
-      serviceRoleKey: SUPABASE_SERVICE_ROLE_KEY,
-      dbUrl: SUPABASE_DB_URL,
+      url: SUPABASE_URL as string,
+      anonKey: SUPABASE_ANON_KEY as string,
+      serviceRoleKey: SUPABASE_SERVICE_ROLE_KEY as string,
+      dbUrl: SUPABASE_DB_URL as string,
       dbAdminUrl: undefined,
       dataDir: undefined,
       remote: true,

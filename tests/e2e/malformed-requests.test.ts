@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestUser } from '../../emulator/testing.ts';
-import { api, emulatorOnly, newUser, sqlPool, stack } from './support.ts';
+import { api, newUser, sqlPool, stack } from './support.ts';
 
 const db = sqlPool();
 const usersWithEmailLike = async (pattern: string) =>
@@ -209,7 +209,7 @@ function expectRawEnvelope(answer: { status: number; headers: string; body: stri
   return body;
 }
 
-emulatorOnly.describe('requests that are not HTTP', () => {
+describe('requests that are not HTTP', { tags: ['emulator-only'] }, () => {
   const host = `Host: 127.0.0.1\r\napikey: ${stack.anonKey}`;
 
   it('headers over 16 KB are 431', async () => {
@@ -260,7 +260,7 @@ emulatorOnly.describe('requests that are not HTTP', () => {
   });
 });
 
-emulatorOnly.describe('the Realtime HTTP API', () => {
+describe('the Realtime HTTP API', { tags: ['emulator-only'] }, () => {
   const broadcast = (path: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
     api(`/realtime/v1/api/broadcast${path}`, { method: 'POST', ...init });
 

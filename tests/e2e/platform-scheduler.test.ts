@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { firesAt, parseSchedule } from '../../emulator/postgres/cron-schedule.ts';
-import { emulatorOnly, sqlPool } from './support.ts';
+import { sqlPool } from './support.ts';
 
 const db = sqlPool();
 
@@ -46,7 +46,7 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string): Prom
   throw new Error(`timed out waiting for ${what}`);
 }
 
-emulatorOnly.describe('pg_net', () => {
+describe('pg_net', { tags: ['emulator-only'] }, () => {
   it('sends a queued POST after commit, with its body and headers, and stores the answer', async () => {
     const server = await recorder();
     const client = await db.connect();
@@ -104,7 +104,7 @@ emulatorOnly.describe('pg_net', () => {
   });
 });
 
-emulatorOnly.describe('pg_cron', () => {
+describe('pg_cron', { tags: ['emulator-only'] }, () => {
   it('runs a job on its schedule as the user who scheduled it, recording each run, until unscheduled', async () => {
     const server = await recorder();
     const name = `probe-${Date.now()}`;

@@ -15,7 +15,7 @@ import {
   topicName,
   waitFor,
 } from './realtime-support.ts';
-import { anonClient, emulatorOnly, mintToken, newUser, sqlPool } from './support.ts';
+import { anonClient, mintToken, newUser, sqlPool } from './support.ts';
 
 const db = sqlPool();
 const keep = disconnectAfterAll();
@@ -81,7 +81,9 @@ describe('joining a private channel', () => {
     expect(denied.error?.message).toBe('MalformedJWT: The token provided is not a valid JWT');
   });
 
-  emulatorOnly.it('rejects an expired token with InvalidJWTToken and how long ago it expired', async () => {
+  it('rejects an expired token with InvalidJWTToken and how long ago it expired', {
+    tags: ['emulator-only'],
+  }, async () => {
     const user = await newUser();
     keep(user.client);
     const now = Math.floor(Date.now() / 1000);
@@ -101,7 +103,7 @@ describe('joining a private channel', () => {
     expect(seconds).toBeGreaterThanOrEqual(100);
   });
 
-  emulatorOnly.it('rejects a token signed by another key', async () => {
+  it('rejects a token signed by another key', { tags: ['emulator-only'] }, async () => {
     const user = await newUser();
     keep(user.client);
     const now = Math.floor(Date.now() / 1000);
@@ -113,7 +115,7 @@ describe('joining a private channel', () => {
     expect(denied.error?.message).toBe('JwtSignatureError: Failed to validate JWT signature');
   });
 
-  emulatorOnly.it('requires the role and exp claims', async () => {
+  it('requires the role and exp claims', { tags: ['emulator-only'] }, async () => {
     const user = await newUser();
     keep(user.client);
     const now = Math.floor(Date.now() / 1000);
@@ -203,7 +205,9 @@ describe('token refresh and expiry', () => {
     expect(log.statuses.map((s) => s.status)).toEqual(['SUBSCRIBED']);
   });
 
-  emulatorOnly.it('ends the channel with a system error and phx_close when the token expires', async () => {
+  it('ends the channel with a system error and phx_close when the token expires', {
+    tags: ['emulator-only'],
+  }, async () => {
     const user = await newUser();
     keep(user.client);
     const now = Math.floor(Date.now() / 1000);

@@ -10,7 +10,6 @@ import { ConcurrentUsers, identify } from '../../emulator/realtime/users.ts';
 import { type Stack, startStack } from '../../emulator/stack.ts';
 import type { TestUser } from '../../emulator/testing.ts';
 import { RawSocket, subscribed } from './realtime-support.ts';
-import { emulatorOnly } from './support.ts';
 
 describe('the shares of concurrent users', () => {
   const limits = {
@@ -58,7 +57,7 @@ describe('the shares of concurrent users', () => {
   });
 });
 
-emulatorOnly.describe('500 anonymous sockets on a stack with the default limits', () => {
+describe('500 anonymous sockets on a stack with the default limits', { tags: ['emulator-only'] }, () => {
   let stack: Stack;
   let alice: TestUser;
   let bob: TestUser;

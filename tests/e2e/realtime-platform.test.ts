@@ -4,14 +4,14 @@
 // dropping those older than 72 hours — only where it has the superuser.
 
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../emulator/log.ts';
 import { openDatabase } from '../../emulator/postgres/database.ts';
 import { ensurePlatform, maintainRealtimePartitions, withClient } from '../../emulator/postgres/platform.ts';
 import { isMessagesRelation } from '../../emulator/realtime/replication.ts';
 import { PROJECT_DIR } from '../../emulator/stack.ts';
 import { subscribe, topicName } from './realtime-support.ts';
-import { emulatorOnly, newUser, sqlPool, stack } from './support.ts';
+import { newUser, sqlPool, stack } from './support.ts';
 
 const db = sqlPool();
 
@@ -28,7 +28,7 @@ function recordingLogger(): Logger & { lines: string[] } {
   return logger;
 }
 
-emulatorOnly.describe('the Realtime server’s database role', () => {
+describe('the Realtime server’s database role', { tags: ['emulator-only'] }, () => {
   it('replicates and authorizes as supabase_admin, as on the platform', async () => {
     const user = await newUser();
     const channel = user.client.channel(topicName('role'), { config: { private: true } });
@@ -54,7 +54,7 @@ emulatorOnly.describe('the Realtime server’s database role', () => {
   });
 });
 
-emulatorOnly.describe('partition upkeep', () => {
+describe('partition upkeep', { tags: ['emulator-only'] }, () => {
   // A database of its own in the stack's cluster, so that moving its clock does not
   // take today's partition away from the other suites.
   const name = `partition_upkeep_${randomBytes(4).toString('hex')}`;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { isFrame, RawSocket, userBroadcastPush, waitFor } from './realtime-support.ts';
-import { emulatorOnly, stack } from './support.ts';
+import { stack } from './support.ts';
 
 const open = (vsn: '1.0.0' | '2.0.0' = '2.0.0') => RawSocket.open(stack.url, stack.anonKey, vsn);
 const topic = (label: string) => `realtime:rt-raw-${label}-${randomUUID().slice(0, 8)}`;
@@ -212,7 +212,7 @@ describe('frames of the 1.0.0 serializer', () => {
   });
 });
 
-emulatorOnly.describe('limits', () => {
+describe('limits', { tags: ['emulator-only'] }, () => {
   it('allows 100 channels per socket and refuses the 101st with ChannelRateLimitReached', async () => {
     const socket = await open();
     const base = topic('many');
@@ -302,7 +302,7 @@ emulatorOnly.describe('limits', () => {
   });
 });
 
-emulatorOnly.describe('misbehaving clients', () => {
+describe('misbehaving clients', { tags: ['emulator-only'] }, () => {
   const bystander = async () => {
     const name = topic('bystander');
     const socket = await open();

@@ -11,7 +11,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../emulator/log.ts';
 import { startRealtime } from '../../emulator/realtime/index.ts';
 import { type Stack, startStack } from '../../emulator/stack.ts';
@@ -26,7 +26,6 @@ import {
   topicName,
   waitFor,
 } from './realtime-support.ts';
-import { emulatorOnly } from './support.ts';
 
 /** Keeps every log line; prints only errors. */
 function recordingLogger(lines: string[], service = 'emulator'): Logger {
@@ -44,7 +43,7 @@ function recordingLogger(lines: string[], service = 'emulator'): Logger {
 
 const USERS = 200;
 
-emulatorOnly.describe('realtime on a stack of its own', () => {
+describe('realtime on a stack of its own', { tags: ['emulator-only'] }, () => {
   const lines: string[] = [];
   let stack: Stack;
   let db: pg.Pool;

@@ -5,10 +5,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, expect } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { startStack } from '../../emulator/stack.ts';
 import { createStackClient } from '../../emulator/testing.ts';
-import { emulatorOnly } from './support.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'stack-test-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -22,30 +21,29 @@ function alive(pid: number): boolean {
   }
 }
 
-emulatorOnly.it(
-  'keeps users and keys across a restart on the same data folder, and stops cleanly',
-  async () => {
-    const first = await startStack({ port: 0, dbPort: 0, dataDir, quiet: true });
-    const user = await first.createUser({ password: 'survives-restart' });
-    const firstKeys = [first.anonKey, first.serviceRoleKey];
-    const pids = first.processIds();
-    expect(pids.length).toBe(2); // PostgreSQL and Deno
-    expect(pids.every(alive)).toBe(true);
-    await first.stop();
-    expect(pids.some(alive)).toBe(false);
+it('keeps users and keys across a restart on the same data folder, and stops cleanly', {
+  tags: ['emulator-only'],
+}, async () => {
+  const first = await startStack({ port: 0, dbPort: 0, dataDir, quiet: true });
+  const user = await first.createUser({ password: 'survives-restart' });
+  const firstKeys = [first.anonKey, first.serviceRoleKey];
+  const pids = first.processIds();
+  expect(pids.length).toBe(2); // PostgreSQL and Deno
+  expect(pids.every(alive)).toBe(true);
+  await first.stop();
+  expect(pids.some(alive)).toBe(false);
 
-    const second = await startStack({ port: 0, dbPort: 0, dataDir, quiet: true });
-    try {
-      expect([second.anonKey, second.serviceRoleKey]).toEqual(firstKeys);
-      const { data, error } = await createStackClient(second).auth.signInWithPassword({
-        email: user.email,
-        password: 'survives-restart',
-      });
-      expect(error).toBeNull();
-      expect(data.user?.id).toBe(user.id);
-    } finally {
-      await second.stop();
-    }
-    expect(second.processIds()).toEqual([]);
-  },
-);
+  const second = await startStack({ port: 0, dbPort: 0, dataDir, quiet: true });
+  try {
+    expect([second.anonKey, second.serviceRoleKey]).toEqual(firstKeys);
+    const { data, error } = await createStackClient(second).auth.signInWithPassword({
+      email: user.email,
+      password: 'survives-restart',
+    });
+    expect(error).toBeNull();
+    expect(data.user?.id).toBe(user.id);
+  } finally {
+    await second.stop();
+  }
+  expect(second.processIds()).toEqual([]);
+});

@@ -9,10 +9,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, PROJECT_DIR } from '../../emulator/stack.ts';
 import { waitFor } from './realtime-support.ts';
-import { emulatorOnly } from './support.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'start-command-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -125,32 +124,32 @@ const targets = {
   'the process group': (started: Started) => -(started.npm.pid as number),
 };
 
-emulatorOnly.it(
-  'prints the URLs, keys, where the data lives and how to stop, and serves',
-  async () => {
-    const started = await npmStart();
-    try {
-      const output = started.output();
-      expect(output).toMatch(/DB URL: postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+\/postgres/);
-      expect(output).toMatch(/service_role key: \S+/);
-      expect(output).toContain(`Data: ${dataDir} (the database and the signing key`);
-      expect(output).toContain('Stop: Ctrl-C, or SIGTERM');
-      expect(output).not.toMatch(/pgTAP/i); // test plumbing belongs to npm test
-      const health = await fetch(`${started.apiUrl}/auth/v1/settings`, {
-        headers: { apikey: started.anonKey },
-      });
-      expect(health.status).toBe(200);
-    } finally {
-      process.kill(-(started.npm.pid as number), 'SIGTERM');
-      await waitFor(() => (started.npm.exitCode === null ? undefined : true), 'npm to exit', STOP_TIMEOUT_MS);
-    }
-  },
-  START_TIMEOUT_MS + STOP_TIMEOUT_MS,
-);
+it('prints the URLs, keys, where the data lives and how to stop, and serves', {
+  tags: ['emulator-only'],
+  timeout: START_TIMEOUT_MS + STOP_TIMEOUT_MS,
+}, async () => {
+  const started = await npmStart();
+  try {
+    const output = started.output();
+    expect(output).toMatch(/DB URL: postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+\/postgres/);
+    expect(output).toMatch(/service_role key: \S+/);
+    expect(output).toContain(`Data: ${dataDir} (the database and the signing key`);
+    expect(output).toContain('Stop: Ctrl-C, or SIGTERM');
+    expect(output).not.toMatch(/pgTAP/i); // test plumbing belongs to npm test
+    const health = await fetch(`${started.apiUrl}/auth/v1/settings`, {
+      headers: { apikey: started.anonKey },
+    });
+    expect(health.status).toBe(200);
+  } finally {
+    process.kill(-(started.npm.pid as number), 'SIGTERM');
+    await waitFor(() => (started.npm.exitCode === null ? undefined : true), 'npm to exit', STOP_TIMEOUT_MS);
+  }
+});
 
 describe.each(Object.entries(targets))('stopping with a signal to %s', (_name, target) => {
-  emulatorOnly.it.each(['SIGTERM', 'SIGINT'] as const)(
+  it.each(['SIGTERM', 'SIGINT'] as const)(
     '%s stops PostgreSQL, Deno and node, and frees both ports',
+    { tags: ['emulator-only'], timeout: START_TIMEOUT_MS + 2 * STOP_TIMEOUT_MS },
     async (signal) => {
       const started = await npmStart();
       const npmPid = started.npm.pid as number;
@@ -175,6 +174,5 @@ describe.each(Object.entries(targets))('stopping with a signal to %s', (_name, t
       expect(await npmExit).toBe(0);
       expect(started.output()).toMatch(new RegExp(`${signal} received, stopping[\\s\\S]*\\bstopped\\b`));
     },
-    START_TIMEOUT_MS + 2 * STOP_TIMEOUT_MS,
   );
 });

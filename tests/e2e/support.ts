@@ -4,13 +4,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CryptoKey, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import pg from 'pg';
-import { afterAll, describe, inject, it } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { createStackClient, createUser } from '../../emulator/testing.ts';
 
 export const stack = inject('stack');
-
-/** For behaviour only the emulator has (its gateway's limits, tokens minted with its own key). */
-export const emulatorOnly = { it: it.skipIf(stack.remote), describe: describe.skipIf(stack.remote) };
 
 export const newUser = (options?: Parameters<typeof createUser>[1]) => createUser(stack, options);
 export const anonClient = () => createStackClient(stack);

@@ -17,12 +17,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type Stack, startStack } from '../../emulator/stack.ts';
 import { createStackClient, createUser, type TestUser } from '../../emulator/testing.ts';
 import { type FakeTwilio, startFakeTwilio, twilioSignature } from './fake-twilio.ts';
 import { type BroadcastMessage, disconnectAfterAll, inbox, subscribed, waitFor } from './realtime-support.ts';
-import { emulatorOnly } from './support.ts';
 
 const SMS_NUMBER = '+15005550006';
 const WHATSAPP_NUMBER = '+14155238886';
@@ -85,7 +84,7 @@ const rpc = async <T>(
   return data as T;
 };
 
-emulatorOnly.describe('external channels both ways (Twilio)', () => {
+describe('external channels both ways (Twilio)', { tags: ['emulator-only'] }, () => {
   beforeAll(async () => {
     fake = await startFakeTwilio({ accountSid, authToken });
     await start(await freePort());
@@ -180,7 +179,7 @@ emulatorOnly.describe('external channels both ways (Twilio)', () => {
     return box;
   }
 
-  emulatorOnly.it('a team member’s reply reaches Twilio once, with the right To, From and Body', async () => {
+  it('a team member’s reply reaches Twilio once, with the right To, From and Body', async () => {
     const customer = randomNumber();
     const conversationId = await customerWrites(customer, 'Is my order on its way?');
     const sent = await reply(ann, conversationId, 'Yes, it ships today');
@@ -196,7 +195,7 @@ emulatorOnly.describe('external channels both ways (Twilio)', () => {
     expect(delivery.sid).toBe(created?.sid);
   });
 
-  emulatorOnly.it('a WhatsApp reply goes from the WhatsApp number to whatsapp:<customer>', async () => {
+  it('a WhatsApp reply goes from the WhatsApp number to whatsapp:<customer>', async () => {
     const customer = randomNumber();
     const conversationId = await customerWrites(customer, 'Hola', 'whatsapp');
     const sent = await reply(bo, conversationId, 'Hola, ¿en qué te ayudo?');
@@ -206,39 +205,33 @@ emulatorOnly.describe('external channels both ways (Twilio)', () => {
     ]);
   });
 
-  emulatorOnly.it(
-    'a 500 is retried, after looking the message up, and still yields one message',
-    async () => {
-      const customer = randomNumber();
-      const conversationId = await customerWrites(customer, 'Hello?');
-      fake.failNext({ status: 500 });
-      const sent = await reply(ann, conversationId, 'Sorry for the wait');
-      const delivery = await deliveredAs(ann, conversationId, sent, 'queued');
-      expect(createsOf('Sorry for the wait')).toHaveLength(2);
-      expect(messagesOf('Sorry for the wait')).toHaveLength(1);
-      expect(delivery.sid).toBe(messagesOf('Sorry for the wait')[0]?.sid);
-      const order = fake.requests
-        .filter((r) => r.params.get('Body') === 'Sorry for the wait' || r.params.get('To') === customer)
-        .map((r) => r.method);
-      expect(order).toEqual(['POST', 'GET', 'POST']);
-    },
-  );
+  it('a 500 is retried, after looking the message up, and still yields one message', async () => {
+    const customer = randomNumber();
+    const conversationId = await customerWrites(customer, 'Hello?');
+    fake.failNext({ status: 500 });
+    const sent = await reply(ann, conversationId, 'Sorry for the wait');
+    const delivery = await deliveredAs(ann, conversationId, sent, 'queued');
+    expect(createsOf('Sorry for the wait')).toHaveLength(2);
+    expect(messagesOf('Sorry for the wait')).toHaveLength(1);
+    expect(delivery.sid).toBe(messagesOf('Sorry for the wait')[0]?.sid);
+    const order = fake.requests
+      .filter((r) => r.params.get('Body') === 'Sorry for the wait' || r.params.get('To') === customer)
+      .map((r) => r.method);
+    expect(order).toEqual(['POST', 'GET', 'POST']);
+  });
 
-  emulatorOnly.it(
-    'a 500 after Twilio accepted the message is not sent again: the lookup finds it',
-    async () => {
-      const customer = randomNumber();
-      const conversationId = await customerWrites(customer, 'Anyone?');
-      fake.failNext({ status: 500, accepted: true });
-      const sent = await reply(ann, conversationId, 'Here, one moment');
-      const delivery = await deliveredAs(ann, conversationId, sent, 'queued');
-      expect(createsOf('Here, one moment')).toHaveLength(1);
-      expect(messagesOf('Here, one moment')).toHaveLength(1);
-      expect(delivery.sid).toBe(messagesOf('Here, one moment')[0]?.sid);
-    },
-  );
+  it('a 500 after Twilio accepted the message is not sent again: the lookup finds it', async () => {
+    const customer = randomNumber();
+    const conversationId = await customerWrites(customer, 'Anyone?');
+    fake.failNext({ status: 500, accepted: true });
+    const sent = await reply(ann, conversationId, 'Here, one moment');
+    const delivery = await deliveredAs(ann, conversationId, sent, 'queued');
+    expect(createsOf('Here, one moment')).toHaveLength(1);
+    expect(messagesOf('Here, one moment')).toHaveLength(1);
+    expect(delivery.sid).toBe(messagesOf('Here, one moment')[0]?.sid);
+  });
 
-  emulatorOnly.it('a 429 waits at least its Retry-After, without a lookup, then sends once', async () => {
+  it('a 429 waits at least its Retry-After, without a lookup, then sends once', async () => {
     const customer = randomNumber();
     const conversationId = await customerWrites(customer, 'Ping');
     fake.failNext({ status: 429, retryAfter: 3600 });
@@ -263,7 +256,7 @@ emulatorOnly.describe('external channels both ways (Twilio)', () => {
     expect(fake.lookups().filter((r) => r.params.get('To') === customer)).toHaveLength(0);
   });
 
-  emulatorOnly.it('a 400 marks the message failed, keeps the error and tells the sender', async () => {
+  it('a 400 marks the message failed, keeps the error and tells the sender', async () => {
     const customer = randomNumber();
     const conversationId = await customerWrites(customer, 'Call me');
     const own = await listen(ann, `user:${ann.id}`);
@@ -293,48 +286,45 @@ emulatorOnly.describe('external channels both ways (Twilio)', () => {
     expect(createsOf('Calling you now')).toHaveLength(1);
   });
 
-  emulatorOnly.it(
-    'delivered and read callbacks reach the team’s clients, in order, never backwards',
-    async () => {
-      const customer = randomNumber();
-      const conversationId = await customerWrites(customer, 'Thanks!');
-      const { topic } = await rpc<{ topic: string }>(bo.client, 'get_conversation', {
-        conversation_id: conversationId,
-      });
-      const events = await listen(bo, topic);
-      const sent = await reply(ann, conversationId, 'You are welcome');
-      const { sid } = await deliveredAs(bo, conversationId, sent, 'queued');
+  it('delivered and read callbacks reach the team’s clients, in order, never backwards', async () => {
+    const customer = randomNumber();
+    const conversationId = await customerWrites(customer, 'Thanks!');
+    const { topic } = await rpc<{ topic: string }>(bo.client, 'get_conversation', {
+      conversation_id: conversationId,
+    });
+    const events = await listen(bo, topic);
+    const sent = await reply(ann, conversationId, 'You are welcome');
+    const { sid } = await deliveredAs(bo, conversationId, sent, 'queued');
 
-      expect(await fake.sendStatus(sid as string, 'delivered')).toBe(200);
-      expect(await fake.sendStatus(sid as string, 'sent')).toBe(200); // late, out of order
-      expect(await fake.sendStatus(sid as string, 'read')).toBe(200);
-      expect(await fake.sendStatus(sid as string, 'failed', { authToken: 'not-the-token' })).toBe(403);
+    expect(await fake.sendStatus(sid as string, 'delivered')).toBe(200);
+    expect(await fake.sendStatus(sid as string, 'sent')).toBe(200); // late, out of order
+    expect(await fake.sendStatus(sid as string, 'read')).toBe(200);
+    expect(await fake.sendStatus(sid as string, 'failed', { authToken: 'not-the-token' })).toBe(403);
 
-      const mine = (event: BroadcastMessage) =>
-        (event.payload as { message_id: string }).message_id === sent.id;
-      await events.find(
-        (event) => mine(event) && (event.payload as Message).external_delivery?.status === 'read',
-        'read',
-      );
-      const seen = events.messages.filter(mine).map((event) => event.payload as Message);
-      expect(seen.map((event) => event.external_delivery?.status)).toEqual(['queued', 'delivered', 'read']);
-      expect(seen.map((event) => event.change_seq)).toEqual([
-        sent.change_seq + 1,
-        sent.change_seq + 2,
-        sent.change_seq + 3,
-      ]);
+    const mine = (event: BroadcastMessage) =>
+      (event.payload as { message_id: string }).message_id === sent.id;
+    await events.find(
+      (event) => mine(event) && (event.payload as Message).external_delivery?.status === 'read',
+      'read',
+    );
+    const seen = events.messages.filter(mine).map((event) => event.payload as Message);
+    expect(seen.map((event) => event.external_delivery?.status)).toEqual(['queued', 'delivered', 'read']);
+    expect(seen.map((event) => event.change_seq)).toEqual([
+      sent.change_seq + 1,
+      sent.change_seq + 2,
+      sent.change_seq + 3,
+    ]);
 
-      const caughtUp = await rpc<{ messages: Message[] }>(bo.client, 'sync_conversation', {
-        conversation_id: conversationId,
-        since_change: sent.change_seq,
-      });
-      expect(caughtUp.messages.map((message) => [message.id, message.external_delivery?.status])).toEqual([
-        [sent.id, 'read'],
-      ]);
-    },
-  );
+    const caughtUp = await rpc<{ messages: Message[] }>(bo.client, 'sync_conversation', {
+      conversation_id: conversationId,
+      since_change: sent.change_seq,
+    });
+    expect(caughtUp.messages.map((message) => [message.id, message.external_delivery?.status])).toEqual([
+      [sent.id, 'read'],
+    ]);
+  });
 
-  emulatorOnly.it('operators manage the team with the service role key; members cannot', async () => {
+  it('operators manage the team with the service role key; members cannot', async () => {
     const customer = randomNumber();
     await customerWrites(customer, 'Hi team');
     const cy = await createUser(stack);
@@ -356,30 +346,27 @@ emulatorOnly.describe('external channels both ways (Twilio)', () => {
     expect(await rpc<unknown[]>(cy.client, 'list_inbox')).toEqual([]);
   });
 
-  emulatorOnly.it(
-    'a crash and restart of the stack between queueing and recording the send still sends once',
-    async () => {
-      const customer = randomNumber();
-      const conversationId = await customerWrites(customer, 'Still there?');
-      fake.failNext({ hang: true }); // Twilio takes the message, and its answer never arrives
-      const sent = await reply(ann, conversationId, 'Sent across a crash');
-      await waitFor(
-        () => (createsOf('Sent across a crash').length > 0 ? true : undefined),
-        'the create request',
-      );
+  it('a crash and restart of the stack between queueing and recording the send still sends once', async () => {
+    const customer = randomNumber();
+    const conversationId = await customerWrites(customer, 'Still there?');
+    fake.failNext({ hang: true }); // Twilio takes the message, and its answer never arrives
+    const sent = await reply(ann, conversationId, 'Sent across a crash');
+    await waitFor(
+      () => (createsOf('Sent across a crash').length > 0 ? true : undefined),
+      'the create request',
+    );
 
-      // The functions die mid-request, as a crashed worker would; then everything restarts.
-      process.kill(stack.processIds().at(-1) as number, 'SIGKILL');
-      const port = new URL(stack.url).port;
-      await stop();
-      fake.releaseHangs();
-      await start(Number(port));
+    // The functions die mid-request, as a crashed worker would; then everything restarts.
+    process.kill(stack.processIds().at(-1) as number, 'SIGKILL');
+    const port = new URL(stack.url).port;
+    await stop();
+    fake.releaseHangs();
+    await start(Number(port));
 
-      const delivery = await deliveredAs(ann, conversationId, sent, 'queued', 60_000);
-      expect(createsOf('Sent across a crash')).toHaveLength(1);
-      expect(messagesOf('Sent across a crash')).toHaveLength(1);
-      expect(delivery.sid).toBe(messagesOf('Sent across a crash')[0]?.sid);
-      expect(fake.lookups().filter((r) => r.params.get('To') === customer).length).toBeGreaterThan(0);
-    },
-  );
+    const delivery = await deliveredAs(ann, conversationId, sent, 'queued', 60_000);
+    expect(createsOf('Sent across a crash')).toHaveLength(1);
+    expect(messagesOf('Sent across a crash')).toHaveLength(1);
+    expect(delivery.sid).toBe(messagesOf('Sent across a crash')[0]?.sid);
+    expect(fake.lookups().filter((r) => r.params.get('To') === customer).length).toBeGreaterThan(0);
+  });
 });
