@@ -101,9 +101,10 @@ select results_eq(
        join tests.users u on u.id = m.user_id where m.conversation_id = tests.id('team') order by u.identifier $$,
   $$ values ('alice'::text, 6::bigint, 6::bigint), ('bob'::text, 5::bigint, 5::bigint) $$,
   'Alice read all six (she sent them); Bob read five.');
-select throws_ok($$ update public.conversation_members set last_read_seq = 7
-                     where conversation_id = tests.id('team') and user_id = tests.get_user_id('bob') $$, 'PGRST', null,
-                 'Past the last seq the read state is refused, even for the database owner.');
+select tests.throws_api_error($$ update public.conversation_members set last_read_seq = 7
+                                  where conversation_id = tests.id('team') and user_id = tests.get_user_id('bob') $$,
+                              400, 'invalid_seq', 'seq 7 is beyond the last message of the conversation (6).',
+                              'Past the last seq the read state is refused, even for the database owner.');
 select results_eq(
   $$ select last_read_seq, last_delivered_seq from public.conversation_members
       where conversation_id = tests.id('team') and user_id = tests.get_user_id('bob') $$,

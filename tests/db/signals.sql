@@ -1,7 +1,7 @@
 -- WebRTC signaling: send_signal relays only between two members of a conversation,
 -- only to the recipient's user topic, within size and rate limits.
 begin;
-select plan(20);
+select plan(21);
 
 select tests.create_user('alice');
 select tests.create_user('bob');
@@ -36,6 +36,11 @@ select lives_ok($$ select public.send_signal(tests.id('call'), tests.get_user_id
                 'Bob hangs up with a bye that carries no payload.');
 select tests.clear_authentication();
 select is(tests.event_count('user:' || tests.get_user_id('alice'), 'signal'), 3, 'Alice received the answer, the candidate and the bye.');
+select results_eq(
+  $$ select topic, payload ->> 'from', payload -> 'payload' from realtime.messages
+      where event = 'signal' and payload ->> 'type' = 'bye' $$,
+  $$ values ('user:' || tests.get_user_id('alice'), tests.get_user_id('bob')::text, 'null'::jsonb) $$,
+  'The bye is one signal on Alice''s topic, from Bob, with a null payload.');
 
 -- as mallory (not a member)
 select tests.authenticate_as('mallory');
