@@ -161,6 +161,41 @@ describe('the session', () => {
     expect(rows[0].revoked).toBe(true);
   });
 
+  const refresh = (refreshToken: string) =>
+    api('/auth/v1/token?grant_type=refresh_token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-supabase-api-version': '2024-01-01' },
+      body: JSON.stringify({ refresh_token: refreshToken }),
+    });
+
+  it('accepts a rotated refresh token again within the reuse interval (a retry that lost its answer)', async () => {
+    const user = await newUser();
+    expect((await user.client.auth.refreshSession()).error).toBeNull();
+    const retry = await refresh(user.session.refresh_token);
+    expect(retry.status).toBe(200);
+    const session = await retry.json();
+    expect(session.user.id).toBe(user.id);
+    expect(session.refresh_token).not.toBe(user.session.refresh_token);
+  });
+
+  it('refuses a rotated refresh token after the reuse interval (10 s) with refresh_token_already_used', {
+    tags: ['emulator-only'],
+  }, async () => {
+    const user = await newUser();
+    expect((await user.client.auth.refreshSession()).error).toBeNull();
+    // Time passes: the revoked token was rotated a minute ago.
+    await db.query(
+      `update auth.refresh_tokens set updated_at = now() - interval '1 minute' where token = $1`,
+      [user.session.refresh_token],
+    );
+    const reuse = await refresh(user.session.refresh_token);
+    expect(reuse.status).toBe(400);
+    expect(await reuse.json()).toMatchObject({
+      code: 'refresh_token_already_used',
+      message: 'Invalid Refresh Token: Already Used',
+    });
+  });
+
   it('rejects an unknown refresh token', async () => {
     const response = await api('/auth/v1/token?grant_type=refresh_token', {
       method: 'POST',
@@ -228,6 +263,80 @@ describe('the session', () => {
     expect(error).toBeNull();
     expect(data.user?.user_metadata.display_name).toBe('Renamed');
   });
+
+  it('updateUser changes the password: the new one signs in, the old one no longer does', async () => {
+    const user = await newUser();
+    expect((await user.client.auth.updateUser({ password: 'a-new-password' })).error).toBeNull();
+    const withNew = await anonClient().auth.signInWithPassword({
+      email: user.email,
+      password: 'a-new-password',
+    });
+    expect(withNew.data.user?.id).toBe(user.id);
+    const withOld = await anonClient().auth.signInWithPassword({
+      email: user.email,
+      password: user.password,
+    });
+    expect(withOld.error?.code).toBe('invalid_credentials');
+  });
+
+  it("updateUser changes the email, but not to another user's", async () => {
+    const [user, other] = await Promise.all([newUser(), newUser()]);
+    const email = freshEmail();
+    const { data, error } = await user.client.auth.updateUser({ email });
+    expect(error).toBeNull();
+    expect(data.user?.email).toBe(email);
+    const signIn = await anonClient().auth.signInWithPassword({ email, password: user.password });
+    expect(signIn.data.user?.id).toBe(user.id);
+
+    const taken = await user.client.auth.updateUser({ email: other.email });
+    expect(taken.error?.status).toBe(422);
+    expect(taken.error?.code).toBe('email_exists');
+    const { rows } = await db.query('select email from auth.users where id = $1', [user.id]);
+    expect(rows[0].email).toBe(email);
+  });
+});
+
+describe('signing out', () => {
+  /** The user signed in on three devices: three sessions of one user. */
+  async function threeDevices() {
+    const user = await newUser();
+    const devices = [user.client];
+    for (let i = 0; i < 2; i++) {
+      const client = anonClient();
+      expect(
+        (await client.auth.signInWithPassword({ email: user.email, password: user.password })).error,
+      ).toBeNull();
+      devices.push(client);
+    }
+    return devices;
+  }
+  /** Which devices' sessions still get the user (by their access tokens, taken before signing out). */
+  async function stillSignedIn(tokens: string[]) {
+    return Promise.all(
+      tokens.map(
+        async (token) =>
+          (await api('/auth/v1/user', { headers: { authorization: `Bearer ${token}` } })).status === 200,
+      ),
+    );
+  }
+  const accessTokens = async (devices: ReturnType<typeof anonClient>[]) =>
+    Promise.all(
+      devices.map(async (device) => (await device.auth.getSession()).data.session?.access_token as string),
+    );
+
+  for (const { scope, ends, expected } of [
+    { scope: 'local', ends: 'only this session', expected: [false, true, true] },
+    { scope: 'others', ends: 'every other session', expected: [true, false, false] },
+    { scope: 'global', ends: 'every session of the user', expected: [false, false, false] },
+  ] as const) {
+    it(`signOut({ scope: '${scope}' }) ends ${ends}`, async () => {
+      const devices = await threeDevices();
+      const tokens = await accessTokens(devices);
+      expect(await stillSignedIn(tokens)).toEqual([true, true, true]);
+      expect((await devices[0]?.auth.signOut({ scope }))?.error).toBeNull();
+      expect(await stillSignedIn(tokens)).toEqual(expected);
+    });
+  }
 });
 
 describe('admin API', () => {
@@ -249,6 +358,17 @@ describe('admin API', () => {
     expect(rows[0].n).toBe(0);
   });
 
+  it('gets a user by id with the service_role key; an unknown id is 404 user_not_found', async () => {
+    const user = await newUser();
+    const admin = serviceClient();
+    const found = await admin.auth.admin.getUserById(user.id);
+    expect(found.error).toBeNull();
+    expect(found.data.user).toMatchObject({ id: user.id, email: user.email, role: 'authenticated' });
+    const missing = await admin.auth.admin.getUserById(randomUUID());
+    expect(missing.error?.status).toBe(404);
+    expect(missing.error?.code).toBe('user_not_found');
+  });
+
   it('refuses admin calls made with a user token', async () => {
     const user = await newUser();
     const response = await api('/auth/v1/admin/users', {
@@ -258,5 +378,10 @@ describe('admin API', () => {
     });
     expect(response.status).toBe(403);
     expect((await response.json()).error_code).toBe('not_admin');
+    const lookup = await api(`/auth/v1/admin/users/${user.id}`, {
+      headers: { authorization: `Bearer ${user.session.access_token}` },
+    });
+    expect(lookup.status).toBe(403);
+    expect((await lookup.json()).error_code).toBe('not_admin');
   });
 });
