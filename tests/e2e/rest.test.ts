@@ -47,6 +47,10 @@ beforeAll(async () => {
           detail = json_build_object('status', 400, 'headers', json_build_object())::text;
       end if;
     end $$;
+    create function public.rest_fixture_twin(a int) returns text
+      language sql immutable set search_path = '' as $$ select 'int' $$;
+    create function public.rest_fixture_twin(a text) returns text
+      language sql immutable set search_path = '' as $$ select 'text' $$;
     revoke execute on function public.rest_fixture_note(text) from public, anon;
   `);
 });
@@ -55,7 +59,7 @@ afterAll(async () => {
   await db.query(`
     drop function public.rest_fixture_add, public.rest_fixture_whoami, public.rest_fixture_note,
       public.rest_fixture_my_notes, public.rest_fixture_numbers, public.rest_fixture_noop,
-      public.rest_fixture_ids, public.rest_fixture_fail;
+      public.rest_fixture_ids, public.rest_fixture_fail, public.rest_fixture_twin(int), public.rest_fixture_twin(text);
     drop table public.rest_fixture_notes;
   `);
 });
@@ -132,8 +136,12 @@ describe('roles and claims', () => {
   it('RLS applies: a user sees only their own rows', async () => {
     const alice = await newUser();
     const bob = await newUser();
-    await alice.client.rpc('rest_fixture_note', { body: `alice ${crypto.randomUUID()}` });
+    const body = `alice ${crypto.randomUUID()}`;
+    const created = await alice.client.rpc('rest_fixture_note', { body });
+    expect(created.error).toBeNull();
+    expect((await alice.client.rpc('rest_fixture_my_notes')).data).toEqual([created.data]);
     const bobs = await bob.client.rpc('rest_fixture_my_notes');
+    expect(bobs.error).toBeNull();
     expect(bobs.data).toEqual([]);
   });
 });
@@ -222,25 +230,60 @@ describe('errors', () => {
     expect((await response.json()).code).toBe('25006');
   });
 
-  it('an expired or forged JWT is 401 and runs nothing', { tags: ['emulator-only'] }, async () => {
-    const now = Math.floor(Date.now() / 1000);
-    const expired = await mintToken({
-      role: 'authenticated',
-      sub: crypto.randomUUID(),
-      exp: now - 60,
-      iat: now - 120,
+  /** Calls rest_fixture_note (an insert) with `token`, expecting 401 `code` and no row written. */
+  const refusedWithoutRunning = async (token: string, code: string) => {
+    const body = `refused ${crypto.randomUUID()}`;
+    const response = await api('/rest/v1/rpc/rest_fixture_note', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ body }),
     });
-    const forged = await mintToken({ role: 'service_role', exp: now + 600, iat: now }, 'forged');
-    for (const [token, code] of [
-      [expired, 'PGRST303'],
-      [forged, 'PGRST301'],
-    ] as const) {
-      const response = await api('/rest/v1/rpc/rest_fixture_whoami', {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      expect(response.status).toBe(401);
-      expect((await response.json()).code).toBe(code);
-    }
+    expect(response.status).toBe(401);
+    expect((await response.json()).code).toBe(code);
+    const { rows } = await db.query(
+      'select count(*)::int as n from public.rest_fixture_notes where body = $1',
+      [body],
+    );
+    expect(rows[0].n).toBe(0);
+  };
+
+  it('a JWT signed by another key is 401 PGRST301 and runs nothing', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await refusedWithoutRunning(
+      await mintToken({ role: 'service_role', exp: now + 600, iat: now }, 'forged'),
+      'PGRST301',
+    );
+  });
+
+  it('an expired JWT is 401 PGRST303 and runs nothing', { tags: ['emulator-only'] }, async () => {
+    const user = await newUser();
+    const now = Math.floor(Date.now() / 1000);
+    await refusedWithoutRunning(
+      await mintToken({ role: 'authenticated', sub: user.id, exp: now - 60, iat: now - 120 }),
+      'PGRST303',
+    );
+  });
+
+  it('a verb other than GET or POST is 405 PGRST101', async () => {
+    const response = await api('/rest/v1/rpc/rest_fixture_add', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 1 }),
+    });
+    expect(response.status).toBe(405);
+    expect((await response.json()).code).toBe('PGRST101');
+  });
+
+  it('a schema the API does not expose is 406 PGRST106', async () => {
+    const { status, error } = await anonClient().schema('private').rpc('take_token', { action: 'search' });
+    expect(status).toBe(406);
+    expect(error?.code).toBe('PGRST106');
+  });
+
+  it('overloads the arguments cannot tell apart are 300 PGRST203', async () => {
+    const { status, error } = await anonClient().rpc('rest_fixture_twin', { a: 1 });
+    expect(status).toBe(300);
+    expect(error?.code).toBe('PGRST203');
   });
 
   it('malformed JSON is 400 PGRST102 and a wrong content type 415', async () => {
