@@ -46,30 +46,31 @@ describe('verify_jwt', () => {
     });
   });
 
-  it('refuses garbage, expired and forged tokens with 401', { tags: ['emulator-only'] }, async () => {
+  const expectUnauthorized = async (token: string) => {
+    const response = await call(`Bearer ${token}`);
+    expect(response.status).toBe(401);
+    const body = await response.json();
+    expect(body.code).toMatch(/^UNAUTHORIZED_/);
+    expect(typeof body.message).toBe('string');
+  };
+
+  it('refuses garbage and tokens signed by another key with 401', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const expired = await mintToken({
-      role: 'authenticated',
-      sub: crypto.randomUUID(),
-      exp: now - 5,
-      iat: now - 60,
-    });
     const forged = await mintToken(
       { role: 'authenticated', sub: crypto.randomUUID(), exp: now + 600 },
       'forged',
     );
-    for (const token of ['garbage', expired, forged]) {
-      const response = await call(`Bearer ${token}`);
-      expect(response.status).toBe(401);
-      const body = await response.json();
-      expect(body.code).toMatch(/^UNAUTHORIZED_/);
-      expect(typeof body.message).toBe('string');
-    }
+    for (const token of ['garbage', forged]) await expectUnauthorized(token);
+  });
+
+  it('refuses an expired token with 401', { tags: ['emulator-only'] }, async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await expectUnauthorized(
+      await mintToken({ role: 'authenticated', sub: crypto.randomUUID(), exp: now - 5, iat: now - 60 }),
+    );
   });
 
   it('supabase-js reports the 401 as a FunctionsHttpError', async () => {
-    const user = await newUser();
-    await user.client.auth.signOut();
     const client = anonClient();
     const { error } = await client.functions.invoke('whoami', { headers: { Authorization: 'Bearer nope' } });
     expect(error?.name).toBe('FunctionsHttpError');

@@ -36,7 +36,11 @@ describe('API keys', { tags: ['emulator-only'] }, () => {
         password: 'long-enough',
       }),
     });
+    expect(signUp.status).toBe(200);
     const { access_token } = await signUp.json();
+    // A working user token: the gateway takes it as a bearer, just not as an API key.
+    const asBearer = await api('/auth/v1/user', { headers: { authorization: `Bearer ${access_token}` } });
+    expect(asBearer.status).toBe(200);
     const body = await expectJsonError(
       await api('/rest/v1/rpc/x', { headers: { apikey: access_token } }),
       401,
