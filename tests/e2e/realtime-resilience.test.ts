@@ -5,13 +5,14 @@
 // replication slots and sockets released, and database broadcasts resuming by
 // themselves after PostgreSQL restarts mid-test.
 
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../emulator/log.ts';
 import { startRealtime } from '../../emulator/realtime/index.ts';
 import { type Stack, startStack } from '../../emulator/stack.ts';
@@ -42,6 +43,14 @@ function recordingLogger(lines: string[], service = 'emulator'): Logger {
 }
 
 const USERS = 200;
+const SLOW_CONSUMER_BYTES = 1_000_000;
+
+/** The most a TCP socket's send and receive buffers can grow to on this host (Linux autotuning caps). */
+function kernelSocketBufferBytes(): number {
+  const max = (name: string) =>
+    Number(readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8').trim().split(/\s+/)[2]);
+  return max('tcp_wmem') + max('tcp_rmem');
+}
 
 describe('realtime on a stack of its own', { tags: ['emulator-only'] }, () => {
   const lines: string[] = [];
@@ -55,14 +64,15 @@ describe('realtime on a stack of its own', { tags: ['emulator-only'] }, () => {
       dbPort: 0,
       functions: false,
       log: recordingLogger(lines),
-      // A small backlog allowance, so that the slow-consumer test need not send gigabytes.
-      // The anon sockets all come from 127.0.0.1: lift the per-client shares to reach the total.
+      // A small backlog allowance and no grace, so that the slow-consumer test need not send gigabytes
+      // nor wait: a socket whose backlog passes 1 MB is dropped at once. The anon sockets all come
+      // from 127.0.0.1: lift the per-client shares to reach the total.
       realtime: {
         maxConcurrentUsers: USERS,
         maxConnectionsPerClient: USERS,
         maxAnonymousConnections: USERS,
-        slowConsumerBytes: 1_000_000,
-        slowConsumerGraceMs: 500,
+        slowConsumerBytes: SLOW_CONSUMER_BYTES,
+        slowConsumerGraceMs: 0,
       },
     });
     db = new pg.Pool({ connectionString: stack.dbUrl, max: 4 });
@@ -74,6 +84,12 @@ describe('realtime on a stack of its own', { tags: ['emulator-only'] }, () => {
     await Promise.all(clients.map((client) => client.removeAllChannels().catch(() => undefined)));
     await db?.end();
     await stack?.stop();
+  });
+
+  // Every test starts with nobody connected: whatever a test opened is closed after it.
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.removeAllChannels().catch(() => undefined)));
+    await waitFor(() => (stack.realtime.stats().connections === 0 ? true : undefined), 'every socket closed');
   });
 
   const client = () => {
@@ -112,6 +128,21 @@ describe('realtime on a stack of its own', { tags: ['emulator-only'] }, () => {
   });
 
   it('lets go of every socket, channel and presence when the clients disconnect', async () => {
+    const topic = topicName('leaving');
+    const present = Array.from({ length: 3 }, (_, i) =>
+      client().channel(topic, { config: { presence: { key: `user-${i}` } } }),
+    );
+    await Promise.all(present.map((channel) => subscribed(channel)));
+    await Promise.all(present.map(async (channel) => expect(await channel.track({ here: true })).toBe('ok')));
+    await subscribed(client().channel(topicName('another')));
+    expect(stack.realtime.stats()).toMatchObject({
+      connections: 4,
+      users: 4,
+      channels: 4,
+      topics: 2,
+      presences: 3,
+    });
+
     await Promise.all(clients.splice(0).map((c) => c.removeAllChannels()));
     const stats = await waitFor(() => {
       const now = stack.realtime.stats();
@@ -141,16 +172,12 @@ describe('realtime on a stack of its own', { tags: ['emulator-only'] }, () => {
     const written = rows[0]?.lsn as string;
     const slotName = stack.realtime.stats().replication?.slotName;
 
-    await waitFor(
-      () => ((stack.realtime.stats().replication?.rowsReceived ?? 0) >= before + 20_000 ? true : undefined),
-      'all 20 000 rows streamed',
-    );
-    // Buffers still in flight on a busy machine are let go within moments; rows kept would never be.
-    await waitFor(
-      () => (used() - memoryBefore < 10_000_000 ? true : undefined),
-      'memory to come back within 10 MB of where it was (it would stay ~40 MB higher if rows were kept)',
-      15_000,
-    );
+    const streamed = (count: number) =>
+      waitFor(
+        () => ((stack.realtime.stats().replication?.rowsReceived ?? 0) >= count ? true : undefined),
+        `${count - before} rows streamed`,
+      );
+    await streamed(before + 20_000);
     // Everything was acknowledged, so PostgreSQL keeps no WAL back for the slot either.
     await waitFor(async () => {
       const result = await db.query<{ caught_up: boolean }>(
@@ -159,6 +186,19 @@ describe('realtime on a stack of its own', { tags: ['emulator-only'] }, () => {
       );
       return result.rows[0]?.caught_up ? true : undefined;
     }, 'the slot to confirm everything written');
+    // Buffers of the last reads can still be referenced until the stream moves on; rows kept would
+    // never be let go. So each look at the memory follows one more row through the stream.
+    let grown = Number.POSITIVE_INFINITY;
+    for (let round = 1; round <= 3 && grown >= 10_000_000; round++) {
+      await db.query(
+        `insert into realtime.messages (topic, extension, event, payload, private)
+         values ('rt-test:nobody', 'broadcast', 'marker', '{}', false)`,
+      );
+      await streamed(before + 20_000 + round);
+      grown = used() - memoryBefore;
+    }
+    // ~40 MB higher if the rows were kept.
+    expect(grown).toBeLessThan(10_000_000);
   });
 
   it('drops a socket that stops reading, while a reading one gets everything', async () => {
@@ -170,20 +210,27 @@ describe('realtime on a stack of its own', { tags: ['emulator-only'] }, () => {
     await stalled.join(`realtime:${topic}`, {}, '1');
     const connectionsBefore = stack.realtime.stats().connections;
     (stalled.ws as unknown as { _socket: Socket })._socket.pause();
+    const dropped = () => stack.realtime.stats().connections === connectionsBefore - 1;
 
-    // ~30 MB, one row at a time: more than the kernel's buffers take for the stalled socket,
-    // while the reader never has more than a row or two waiting.
-    for (let n = 1; n <= 125; n++) {
+    // Rows of 240 KB, each sent once the reader has the one before, so the reader never has more
+    // than one waiting, however slow the machine. The stalled socket's backlog grows until it passes
+    // the limit; how many rows that takes depends on the kernel's buffers, so rows keep coming until
+    // the drop, up to twice what those buffers and the limit could hold.
+    const rowBytes = 240_000;
+    const enough = Math.ceil((2 * (kernelSocketBufferBytes() + SLOW_CONSUMER_BYTES)) / rowBytes);
+    let sent = 0;
+    while (!dropped() && sent < enough) {
+      sent += 1;
       await db.query(
         `insert into realtime.messages (topic, extension, event, payload, private)
-         values ($1, 'broadcast', 'bulk', jsonb_build_object('n', $2::int, 'pad', repeat('x', 240000)), false)`,
-        [topic, n],
+         values ($1, 'broadcast', 'bulk', jsonb_build_object('n', $2::int, 'pad', repeat('x', $3)), false)`,
+        [topic, sent, rowBytes],
       );
+      await received.find((m) => (m.payload as { n: number }).n === sent, `row ${sent} at the reader`);
     }
-    await waitFor(() => (received.messages.length === 125 ? true : undefined), 'all 125 rows at the reader');
-    await waitFor(
-      () => (stack.realtime.stats().connections === connectionsBefore - 1 ? true : undefined),
-      'the stalled socket to be dropped',
+    expect(dropped()).toBe(true);
+    expect(received.messages.map((m) => (m.payload as { n: number }).n)).toEqual(
+      Array.from({ length: sent }, (_, i) => i + 1),
     );
     expect(lines.some((line) => line.includes('dropping a realtime socket that does not read'))).toBe(true);
     (stalled.ws as unknown as { _socket: Socket })._socket.resume();
