@@ -164,6 +164,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     max_replication_slots: '32',
     max_wal_senders: '32',
     max_connections: '300',
+    // As on hosted Supabase, whatever the host's TZ (initdb copies it): realtime.messages is
+    // partitioned by UTC date and its timestamp-without-time-zone columns default to now().
+    timezone: 'UTC',
     // Throwaway clusters skip fsync. synchronous_commit stays on: logical replication only
     // streams flushed WAL, so deferring the flush would delay every realtime event.
     ...(options.ephemeral ? { fsync: 'off', full_page_writes: 'off' } : {}),
