@@ -40,6 +40,18 @@ describe('frames of the 2.0.0 serializer', () => {
     socket.close();
   });
 
+  it('takes the API key from the apikey or x-api-key header as well as from the query', async () => {
+    for (const keyIn of ['apikey', 'x-api-key'] as const) {
+      const socket = await RawSocket.open(stack.url, stack.anonKey, '2.0.0', keyIn);
+      const name = topic(keyIn);
+      expect((await socket.join(name, JOIN, '1'))[4]).toEqual({
+        status: 'ok',
+        response: { postgres_changes: [] },
+      });
+      socket.close();
+    }
+  });
+
   it('replies to a join, then pushes presence_state when presence is enabled', async () => {
     const socket = await open();
     const name = topic('join');
@@ -367,15 +379,19 @@ describe('misbehaving clients', { tags: ['emulator-only'] }, () => {
   });
 
   it('refuses a socket without a valid API key or with an unknown serializer', async () => {
-    const attempt = (query: string) =>
+    const attempt = (query: string, headers: Record<string, string> = {}) =>
       new Promise<number>((resolve, reject) => {
-        const ws = new WebSocket(`${stack.url.replace(/^http/, 'ws')}/realtime/v1/websocket?${query}`);
+        const ws = new WebSocket(`${stack.url.replace(/^http/, 'ws')}/realtime/v1/websocket?${query}`, {
+          headers,
+        });
         ws.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
         ws.once('open', () => reject(new Error('the upgrade was accepted')));
         ws.once('error', () => undefined);
       });
     expect(await attempt('vsn=2.0.0')).toBe(401);
     expect(await attempt('apikey=wrong&vsn=2.0.0')).toBe(401);
+    expect(await attempt('vsn=2.0.0', { apikey: 'wrong' })).toBe(401);
+    expect(await attempt('vsn=2.0.0', { 'x-api-key': 'wrong' })).toBe(401);
     expect(await attempt(`apikey=${stack.anonKey}&vsn=3.0.0`)).toBe(403);
   });
 });

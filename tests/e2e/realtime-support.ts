@@ -277,9 +277,16 @@ export class RawSocket {
     ws.on('error', () => undefined);
   }
 
-  static open(url: string, apiKey: string, vsn: '1.0.0' | '2.0.0' = '2.0.0'): Promise<RawSocket> {
-    const wsUrl = `${url.replace(/^http/, 'ws')}/realtime/v1/websocket?apikey=${encodeURIComponent(apiKey)}&vsn=${vsn}`;
-    const ws = new WebSocket(wsUrl);
+  /** Opens a socket with the API key in the query (as realtime-js does) or in a header. */
+  static open(
+    url: string,
+    apiKey: string,
+    vsn: '1.0.0' | '2.0.0' = '2.0.0',
+    keyIn: 'query' | 'apikey' | 'x-api-key' = 'query',
+  ): Promise<RawSocket> {
+    const query = keyIn === 'query' ? `apikey=${encodeURIComponent(apiKey)}&` : '';
+    const wsUrl = `${url.replace(/^http/, 'ws')}/realtime/v1/websocket?${query}vsn=${vsn}`;
+    const ws = new WebSocket(wsUrl, keyIn === 'query' ? {} : { headers: { [keyIn]: apiKey } });
     const socket = new RawSocket(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(socket));
