@@ -614,4 +614,15 @@ describe('twilio-webhook', { tags: ['twilio'] }, () => {
     expect(response.status).toBe(400);
     expect((await response.json()).code).toBe('invalid_webhook');
   });
+
+  it('answers anything but POST with 405 and a body over 64 KiB with 413, writing nothing', async () => {
+    const asGet = await fetch(webhookUrl);
+    expect(asGet.status).toBe(405);
+    expect((await asGet.json()).code).toBe('method_not_allowed');
+    const params = inbound(randomNumber(), 'x'.repeat(70 * 1024));
+    const tooBig = await post(params, sign(params));
+    expect(tooBig.status).toBe(413);
+    expect((await tooBig.json()).code).toBe('payload_too_large');
+    expect(await messageCount('client_id = $1', [params.get('MessageSid')])).toBe(0);
+  });
 });
