@@ -1,11 +1,11 @@
 import { defineConfig } from 'vitest/config';
-import { testTags } from './tests/e2e/expected-skips.ts';
+import { testTags } from './tests/expected-skips.ts';
 
 // Two projects:
 //   e2e     the end-to-end suites. They share one emulator stack started by the
 //           global setup; suites that need a stack of their own (e.g. to restart
 //           Postgres) start it. Tests tagged for an expected skip are skipped
-//           when their tag says so (tests/e2e/expected-skips.ts).
+//           when their tag says so (tests/expected-skips.ts).
 //   runner  unit tests of how `npm test` judges the suites (tests/runner).
 export default defineConfig({
   test: {

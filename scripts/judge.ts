@@ -101,13 +101,29 @@ export function judgeVitest(
 /**
  * Judges pg_prove's verbose TAP: each `ok` / `not ok`; tests a file planned but
  * never ran (it died part-way) count as failed; running more than planned, a file
- * with no plan, or `Result: NOTESTS` (no test files) fail too; pgTAP's skipped
- * tests are never expected here.
+ * with no plan, or `Result: NOTESTS` (no test files) fail too. A skipped test
+ * (`ok N # SKIP reason`) is expected when its reason starts with one of
+ * `expectedSkips`, and fails otherwise.
  */
-export function judgePgProve(exitCode: number, output: string): Verdict {
-  const skips = (output.match(/^\s*ok \d+ .*# skip/gim) ?? []).length;
-  const result = verdict((output.match(/^\s*ok \d+/gm) ?? []).length - skips, 0);
-  result.failed = (output.match(/^\s*not ok \d+/gm) ?? []).length;
+export function judgePgProve(
+  exitCode: number,
+  output: string,
+  expectedSkips: readonly string[] = [],
+): Verdict {
+  const result = verdict(0, (output.match(/^\s*not ok \d+/gm) ?? []).length);
+  const skipped = new Map<string, number>();
+  let skips = 0;
+  for (const [, reason] of output.matchAll(/^\s*ok \d+[^#\n]*# skip\s*(.*)$/gim)) {
+    const why = (reason ?? '').trim();
+    skips += 1;
+    if (expectedSkips.some((expected) => why.startsWith(expected))) {
+      skipped.set(why, (skipped.get(why) ?? 0) + 1);
+    } else {
+      result.failed += 1;
+      result.problems.push(`a pgTAP test was skipped without a declared reason: ${why}`);
+    }
+  }
+  result.passed = (output.match(/^\s*ok \d+/gm) ?? []).length - skips;
   for (const [line, planned, ran] of output.matchAll(/You planned (\d+) tests? but ran (\d+)/g)) {
     result.failed += Number(ran) < Number(planned) ? Number(planned) - Number(ran) : 1;
     result.problems.push(line);
@@ -117,14 +133,11 @@ export function judgePgProve(exitCode: number, output: string): Verdict {
     result.failed += unplanned;
     result.problems.push(`${unplanned} file(s) printed no plan`);
   }
-  if (skips > 0) {
-    result.failed += skips;
-    result.problems.push(`${skips} pgTAP test(s) skipped`);
-  }
   if (/^Result: NOTESTS/m.test(output)) {
     result.failed += 1;
     result.problems.push('pg_prove found no tests (Result: NOTESTS)');
   }
+  result.skipped = [...skipped].map(([reason, count]) => ({ reason, count }));
   return withExitCode(result, exitCode, 'pg_prove');
 }
 

@@ -16,7 +16,7 @@ import { denoBinary, npmRegistry } from '../emulator/functions/service.ts';
 import { createLogger } from '../emulator/log.ts';
 import type { Database } from '../emulator/postgres/database.ts';
 import { PROJECT_DIR } from '../emulator/stack.ts';
-import { expectedSkips } from '../tests/e2e/expected-skips.ts';
+import { expectedPgtapSkips, expectedSkips } from '../tests/expected-skips.ts';
 import {
   combine,
   describeCounts,
@@ -84,7 +84,7 @@ async function pgtap(suite: (db: Database) => string, pgBinDir?: string): Promis
       PGPASSWORD: decodeURIComponent(url.password),
       PGDATABASE: url.pathname.slice(1),
     });
-    return { suite: suite(db), ...judgePgProve(code, output) };
+    return { suite: suite(db), ...judgePgProve(code, output, expectedPgtapSkips(db.adminUrl !== undefined)) };
   });
 }
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { type Stack, startStack } from '../../emulator/stack.ts';
-import { targetsRealProject } from './expected-skips.ts';
+import { targetsRealProject } from '../expected-skips.ts';
 
 export interface SharedStack {
   url: string;

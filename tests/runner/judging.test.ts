@@ -19,7 +19,7 @@ import {
   type Verdict,
   type VitestReport,
 } from '../../scripts/judge.ts';
-import { expectedSkips } from '../e2e/expected-skips.ts';
+import { expectedSkips } from '../expected-skips.ts';
 import { REAL_PROJECT_ENV } from './fixtures/real-project.ts';
 
 const FIXTURES = path.join(PROJECT_DIR, 'tests', 'runner', 'fixtures');
@@ -175,7 +175,7 @@ describe('a pg_prove suite', () => {
   });
   afterAll(() => cluster?.stop());
 
-  const pgProve = async (target: string) => {
+  const pgProve = async (target: string, expectedSkips: string[] = []) => {
     const url = new URL(cluster.url(SUPERUSER));
     const { code, output } = await runTool('pg_prove', ['--ext', '.sql', '-r', '-v', '--failures', target], {
       PGHOST: url.hostname,
@@ -184,7 +184,7 @@ describe('a pg_prove suite', () => {
       PGPASSWORD: decodeURIComponent(url.password),
       PGDATABASE: 'postgres',
     });
-    return judgePgProve(code, output);
+    return judgePgProve(code, output, expectedSkips);
   };
   const fixture = (file: string) => path.join(FIXTURES, 'pgtap', file);
 
@@ -213,11 +213,18 @@ describe('a pg_prove suite', () => {
     expect(verdict.problems).toContain('1 file(s) printed no plan');
   });
 
-  it('fails a skipped test', async () => {
-    expect(await pgProve(fixture('skips.sql'))).toMatchObject({
+  it('fails a test skipped without a declared reason, and counts one skipped for a declared reason', async () => {
+    expect(await pgProve(fixture('skips.sql'))).toEqual({
       passed: 1,
       failed: 1,
-      problems: ['1 pgTAP test(s) skipped'],
+      skipped: [],
+      problems: ['a pgTAP test was skipped without a declared reason: not written yet'],
+    });
+    expect(await pgProve(fixture('skips.sql'), ['not written'])).toEqual({
+      passed: 1,
+      failed: 0,
+      skipped: [{ reason: 'not written yet', count: 1 }],
+      problems: [],
     });
   });
 

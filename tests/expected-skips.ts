@@ -1,8 +1,11 @@
-// The only tests the end-to-end suites may skip, and why. A test opts in with a
-// tag (`it('…', { tags: ['emulator-only'] }, …)`, or on its describe); Vitest
-// skips the tests of a tag whose `skip` holds in this run (vitest.config.ts), and
-// `npm test` counts them under the tag's reason and fails the suite for any
-// other test that did not run (scripts/judge.ts).
+// The only tests the suites may skip, and why; `npm test` counts these under their
+// reason and fails a suite for any other test that did not run (scripts/judge.ts).
+//
+// End to end: a test opts in with a tag (`it('…', { tags: ['emulator-only'] }, …)`,
+// or on its describe), and Vitest skips the tests of a tag whose `skip` holds in
+// this run (vitest.config.ts).
+// pgTAP: a file skips with `select skip(reason, n)`, and the skip is expected when
+// its reason starts with one declared here for this database.
 
 import type { TestTagDefinition } from 'vitest/config';
 
@@ -31,13 +34,21 @@ export function testTags(env: NodeJS.ProcessEnv): (TestTagDefinition & { skip: b
   ];
 }
 
-/** Tag → reason, for the tags whose tests this run skips. */
+/** Tag → reason, for the tags whose end-to-end tests this run skips. */
 export function expectedSkips(env: NodeJS.ProcessEnv): Map<string, string> {
   return new Map(
     testTags(env)
       .filter((tag) => tag.skip)
       .map((tag) => [tag.name, tag.description as string]),
   );
+}
+
+/**
+ * The reasons (their beginnings) for which pgTAP tests may be skipped, in a database
+ * where the tests have the superuser or not (a Supabase project gives none).
+ */
+export function expectedPgtapSkips(hasSuperuser: boolean): string[] {
+  return hasSuperuser ? [] : ['dropping a partition needs the superuser'];
 }
 
 declare module 'vitest' {
