@@ -4,7 +4,7 @@
 // dropping those older than 72 hours — only where it has the superuser.
 
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../emulator/log.ts';
 import { openDatabase } from '../../emulator/postgres/database.ts';
 import { ensurePlatform, maintainRealtimePartitions, withClient } from '../../emulator/postgres/platform.ts';
@@ -99,8 +99,18 @@ describe('partition upkeep', { tags: ['emulator-only'] }, () => {
       return rows.map((row) => row.event);
     });
 
+  // Each test starts without partitions and lays out the days it needs (the suites run in random order).
+  beforeEach(() =>
+    withClient(adminUrl, async (admin) => {
+      for (const { name: partition } of await partitions())
+        await admin.query(`drop table realtime.${partition}`);
+    }),
+  );
+  /** The upkeep on the evening of 30 March 2031: partitions for the 29th to 2 April. */
+  const atMonthsEnd = () => maintainRealtimePartitions(adminUrl, log, new Date('2031-03-30T22:00:00Z'));
+
   it('creates yesterday through today + 3 (UTC), owned by supabase_realtime_admin, across a month’s end', async () => {
-    await maintainRealtimePartitions(adminUrl, log, new Date('2031-03-30T22:00:00Z'));
+    await atMonthsEnd();
     expect(await partitions()).toEqual(
       ['2031_03_29', '2031_03_30', '2031_03_31', '2031_04_01', '2031_04_02'].map((day) => ({
         name: `messages_${day}`,
@@ -121,6 +131,9 @@ describe('partition upkeep', { tags: ['emulator-only'] }, () => {
       'messages_2031_04_02',
       'messages_2031_04_03',
     ];
+    await atMonthsEnd();
+    await insertAt('2031-03-29 00:00:00');
+    await insertAt('2031-04-02 23:59:59');
     await maintainRealtimePartitions(adminUrl, log, new Date('2031-03-31T00:30:00Z'));
     expect(await names()).toEqual(rolledOver);
     await maintainRealtimePartitions(adminUrl, log, new Date('2031-03-31T23:59:00Z'));
@@ -129,7 +142,10 @@ describe('partition upkeep', { tags: ['emulator-only'] }, () => {
   });
 
   it('drops the partitions of days before now − 72 hours, with their rows', async () => {
+    await atMonthsEnd();
+    await insertAt('2031-03-29 00:00:00');
     await insertAt('2031-04-01 12:00:00');
+    await insertAt('2031-04-02 23:59:59');
     await maintainRealtimePartitions(adminUrl, log, new Date('2031-04-04T12:00:00Z'));
     expect(await names()).toEqual([
       'messages_2031_04_01',
@@ -145,6 +161,7 @@ describe('partition upkeep', { tags: ['emulator-only'] }, () => {
   });
 
   it('is left to the platform where the emulator has no superuser (a Supabase project)', async () => {
+    await atMonthsEnd();
     const before = await names();
     const quiet = recordingLogger();
     const database = await openDatabase({ projectDir: PROJECT_DIR, log: quiet, url: postgresUrl });
