@@ -29,6 +29,7 @@ export default defineConfig({
           name: 'runner',
           include: ['tests/runner/**/*.test.ts'],
           testTimeout: 60_000,
+          hookTimeout: 120_000, // a PostgreSQL cluster starts for the pg_prove cases
         },
       },
     ],
