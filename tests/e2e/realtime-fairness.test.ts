@@ -4,12 +4,12 @@
 // join still succeeds; a signed-in user gets a share of their own. On a stack
 // of its own with the default limits (the shared stack lifts the shares).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../emulator/realtime/limits.ts';
 import { ConcurrentUsers, identify } from '../../emulator/realtime/users.ts';
 import { type Stack, startStack } from '../../emulator/stack.ts';
 import type { TestUser } from '../../emulator/testing.ts';
-import { RawSocket, subscribed } from './realtime-support.ts';
+import { RawSocket, subscribed, waitFor } from './realtime-support.ts';
 
 describe('the shares of concurrent users', () => {
   const limits = {
@@ -68,10 +68,13 @@ describe('500 anonymous sockets on a stack with the default limits', { tags: ['e
     [alice, bob] = await Promise.all([stack.createUser(), stack.createUser()]);
   }, 120_000);
 
-  afterAll(async () => {
-    for (const socket of sockets) socket.close();
-    await alice?.client.removeAllChannels();
-    await stack?.stop();
+  afterAll(() => stack?.stop());
+
+  // Each test starts with no socket open (the shares count what is connected): what it opened, it closes.
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.close();
+    await alice.client.removeAllChannels();
+    await waitFor(() => (stack.realtime.stats().connections === 0 ? true : undefined), 'every socket closed');
   });
 
   /** Opens a raw socket and joins `topic`; the reply's status and, for an error, its reason. */
