@@ -72,6 +72,10 @@ export async function startGateway(options: {
 
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      res.setHeader('connection', 'close');
+      return send(res, json(errorBody('bad_request', 'An HTTP/1.1 request must have a Host header'), 400));
+    }
     const origin = `http://${req.headers.host ?? '127.0.0.1'}`;
     let url: URL;
     try {
@@ -135,7 +139,8 @@ export async function startGateway(options: {
     return send(res, await (route.handle as Handler)(toWebRequest(req, body, origin)));
   };
 
-  const server = http.createServer((req, res) => {
+  // Node answers a request without Host itself, with an empty 400; serve() answers it with JSON.
+  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
     serve(req, res).catch((error: unknown) => {
       const id = randomUUID();
       log.error(

@@ -134,11 +134,17 @@ export async function readNodeBody(req: IncomingMessage, limit: number): Promise
   return Buffer.concat(chunks);
 }
 
-/** A whole HTTP/1.1 response with a JSON body, for places that write to the raw socket. */
+/**
+ * A whole HTTP/1.1 response with a JSON body, for places that write to the raw socket. It carries
+ * the CORS headers every other answer has, so that a browser can read why it was refused.
+ */
 export function rawJsonResponse(status: number, reason: string, body: unknown): string {
   const text = JSON.stringify(body);
+  const cors = Object.entries(corsHeaders)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   return (
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\n${cors}` +
     `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`
   );
 }

@@ -134,6 +134,20 @@ export async function startRealtime(deps: RealtimeDeps): Promise<RealtimeService
     maxPayload: limits.maxFrameBytes,
     perMessageDeflate: false,
   });
+  // A handshake ws itself refuses (no valid key, version or Upgrade header) gets the JSON
+  // envelope too, rather than ws's text/html answer.
+  wss.on('wsClientError', (error, socket, req) => {
+    const get = req.method === 'GET';
+    rejectUpgrade(
+      socket,
+      get ? 400 : 405,
+      get ? 'Bad Request' : 'Method Not Allowed',
+      errorBody(
+        get ? 'bad_request' : 'method_not_allowed',
+        `Not a valid WebSocket handshake: ${error.message}`,
+      ),
+    );
+  });
   const api = createBroadcastApi(context);
 
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
