@@ -5,7 +5,7 @@
 //
 //   npm test                 everything
 //   npm test -- db e2e       only the named suites (lint, typecheck, runner, types, client, deno, db,
-//                            db15, dblint, e2e, e2e22, client-e2e)
+//                            db15, dblint, e2e, e2e22, fuzz, client-e2e)
 
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -17,6 +17,7 @@ import { createLogger } from '../emulator/log.ts';
 import type { Database } from '../emulator/postgres/database.ts';
 import { PROJECT_DIR } from '../emulator/stack.ts';
 import { expectedPgtapSkips, expectedSkips } from '../tests/expected-skips.ts';
+import { CI_RUNS, CI_SEED } from '../tests/fuzz/options.ts';
 import {
   combine,
   describeCounts,
@@ -217,6 +218,13 @@ const suites: Record<string, () => Promise<Result>> = {
       E2E_NODE_MAJOR: '22',
     });
   },
+  fuzz: () =>
+    vitest(
+      `fuzzing (fast-check, seed ${CI_SEED}, ${CI_RUNS} runs per property)`,
+      'fuzz',
+      ['--config', 'tests/fuzz/vitest.config.ts'],
+      { FUZZ_SEED: String(CI_SEED), FUZZ_RUNS: String(CI_RUNS) },
+    ),
   'client-e2e': () =>
     vitest('client library on the emulator (Vitest, supabase-js)', 'client-e2e', CLIENT_VITEST),
 };

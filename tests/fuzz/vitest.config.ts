@@ -7,6 +7,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export default defineConfig({
   test: {
+    name: 'fuzz',
     root,
     include: ['tests/fuzz/**/*.test.ts'],
     pool: 'forks',
