@@ -41,6 +41,7 @@ export class Canary {
 
   private constructor(
     private readonly sender: TestUser,
+    private readonly receiver: TestUser,
     private readonly sending: RealtimeChannel,
     private readonly conversation: Conversation,
   ) {}
@@ -57,7 +58,7 @@ export class Canary {
     });
     const live = receiver.client.channel(conversation.live_topic, { config: { private: true } });
     const events = receiver.client.channel(conversation.topic, { config: { private: true } });
-    const canary = new Canary(sender, sending, conversation);
+    const canary = new Canary(sender, receiver, sending, conversation);
     live.on('broadcast', { event: 'typing' }, ({ payload }) => canary.heard.push(payload.n as number));
     events.on('broadcast', { event: 'message.created' }, ({ payload }) =>
       canary.messages.push((payload as { record: { client_id: string } }).record.client_id),
@@ -88,6 +89,12 @@ export class Canary {
   async end(): Promise<void> {
     clearInterval(this.timer);
     await Promise.all(this.pending);
+  }
+
+  /** Leaves the channels, so that nothing tries to reconnect once the stack is gone. */
+  async close(): Promise<void> {
+    await this.end();
+    await Promise.all([this.sender.client.removeAllChannels(), this.receiver.client.removeAllChannels()]);
   }
 
   get sent(): number {

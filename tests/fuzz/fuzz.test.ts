@@ -64,7 +64,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await canary?.end();
+  await canary?.close();
   if (ledger && process.env.FUZZ_ANSWERS) console.log(ledger.answerTable());
   if (ledger)
     console.log(
