@@ -46,7 +46,7 @@ export interface Gateway {
   readonly port: number;
   readonly url: string;
   setRoutes(routes: Route[]): void;
-  setUpgrade(prefix: string, handler: UpgradeHandler): void;
+  setUpgrade(path: string, handler: UpgradeHandler): void;
   close(): Promise<void>;
 }
 
@@ -156,7 +156,8 @@ export async function startGateway(options: {
   });
   server.on('upgrade', (req, socket, head) => {
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
-    const handler = [...upgrades.entries()].find(([prefix]) => pathname.startsWith(prefix))?.[1];
+    // The endpoint's own path (a trailing slash allowed), not everything that starts with it.
+    const handler = upgrades.get(pathname.replace(/(.)\/$/, '$1'));
     if (handler) {
       req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
       handler(req, socket, head);
@@ -209,8 +210,8 @@ export async function startGateway(options: {
     setRoutes: (next) => {
       routes = next;
     },
-    setUpgrade: (prefix, handler) => {
-      upgrades.set(prefix, handler);
+    setUpgrade: (path, handler) => {
+      upgrades.set(path, handler);
     },
     close: () =>
       new Promise<void>((resolve) => {

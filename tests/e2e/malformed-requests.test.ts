@@ -246,6 +246,17 @@ describe('requests that are not HTTP', { tags: ['emulator-only'] }, () => {
     expect(expectRawEnvelope(answer, 404).code).toBe('not_found');
   });
 
+  it.each(['/realtime/v1/websocketx', '/realtime/v1/websocket/websocket'])(
+    'a WebSocket upgrade to %s, which only starts like the endpoint, is 404',
+    async (pathname) => {
+      const answer = await rawExchange(
+        `GET ${pathname}?apikey=${stack.anonKey}&vsn=2.0.0 HTTP/1.1\r\n${host}\r\nConnection: Upgrade\r\n` +
+          'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      expect(expectRawEnvelope(answer, 404).code).toBe('not_found');
+    },
+  );
+
   it('a Realtime upgrade with an unknown serializer version is 403', async () => {
     const answer = await rawExchange(
       `GET /realtime/v1/websocket?apikey=${stack.anonKey}&vsn=9.0.0 HTTP/1.1\r\n${host}\r\n` +
