@@ -11,13 +11,13 @@ import { type AuthService, startAuth } from './auth/service.ts';
 import { type AuthRateLimits, listFunctions, loadProjectConfig } from './config.ts';
 import { type FunctionsService, startFunctions } from './functions/service.ts';
 import { startGateway } from './gateway.ts';
-import type { Handler } from './http.ts';
 import { type Keys, loadKeys } from './keys.ts';
 import { createLogger, type Logger, quietLogger } from './log.ts';
 import { startBackgroundWorkers } from './postgres/background-workers.ts';
 import { type Database, openDatabase } from './postgres/database.ts';
 import { type RealtimeLimits, type RealtimeService, startRealtime } from './realtime/index.ts';
 import { type RestService, startRest } from './rest/service.ts';
+import { type StaticSiteOptions, staticSite } from './static-site.ts';
 import type { TestUser } from './testing.ts';
 
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,8 +49,8 @@ export interface StackOptions {
   authRateLimits?: Partial<AuthRateLimits> | false;
   /** Realtime limits, when not the platform's defaults (channels per socket, payload size…). */
   realtime?: Partial<RealtimeLimits>;
-  /** Served for paths outside the APIs (the demo app). */
-  home?: Handler;
+  /** A built front end served at `/` (outside the API prefixes), e.g. the demo app. */
+  site?: Omit<StaticSiteOptions, 'anonKey'>;
   log?: Logger;
   quiet?: boolean;
 }
@@ -146,7 +146,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       port: options.port ?? config.api.port,
       keys,
       log: log.child('gateway'),
-      home: options.home,
+      home: options.site && staticSite({ ...options.site, anonKey: keys.anonKey }),
     });
     cleanups.push(() => gateway.close());
 

@@ -1,5 +1,6 @@
 // `npm start`: the whole local stack on 127.0.0.1:54321, data kept in
-// .emulator/ across restarts. Ctrl-C or SIGTERM stops everything it started.
+// .emulator/ across restarts, and the demo app at / (built first if its
+// sources changed). Ctrl-C or SIGTERM stops everything it started.
 //
 // Environment: PORT (API, default 54321), EMULATOR_DB_PORT (default 54322),
 // EMULATOR_DATA_DIR (default .emulator/), SUPABASE_DB_URL and
@@ -8,12 +9,20 @@
 import path from 'node:path';
 import { createLogger } from '../emulator/log.ts';
 import { PROJECT_DIR, startStack } from '../emulator/stack.ts';
+import { buildDemo, DEMO_BUILD_DIR } from './build-demo.ts';
 
 const log = createLogger('start');
 const started = performance.now();
 const dataDir = process.env.EMULATOR_DATA_DIR ?? path.join(PROJECT_DIR, '.emulator');
 
 const portFrom = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+
+// A broken demo build must not keep the backend from starting: `/` then says what is wrong.
+const demo = await buildDemo().catch((error: Error) => {
+  log.error(`the demo app did not build: ${error.message}`);
+  return 'failed';
+});
+if (demo === 'built') log.info('demo app built');
 
 const stack = await startStack({
   // Also with SUPABASE_DB_URL: the signing key (and so the API keys) live here.
@@ -23,6 +32,10 @@ const stack = await startStack({
   port: portFrom('PORT'),
   dbPort: portFrom('EMULATOR_DB_PORT'),
   watchFunctions: true,
+  site: {
+    root: DEMO_BUILD_DIR,
+    buildHint: 'Run `npm run build:demo` (npm start builds it when its sources change)',
+  },
 }).catch((error: Error) => {
   log.error(error.message);
   process.exit(1);
@@ -30,6 +43,7 @@ const stack = await startStack({
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const rows: [string, string][] = [
+  ['Demo app', `${stack.url}/`],
   ['API URL', stack.url],
   ['Auth URL', `${stack.url}/auth/v1`],
   ['REST URL', `${stack.url}/rest/v1`],
