@@ -5,17 +5,19 @@
 //
 //   npm test                 everything
 //   npm test -- db e2e       only the named suites (lint, typecheck, runner, types, client, deno, db,
-//                            db15, dblint, e2e, e2e22, fuzz, client-e2e)
+//                            db15, dblint, e2e, e2e22, fuzz, client-e2e, browser)
 
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { listFunctions, loadProjectConfig } from '../emulator/config.ts';
 import { denoBinary, npmRegistry } from '../emulator/functions/service.ts';
 import { createLogger } from '../emulator/log.ts';
 import type { Database } from '../emulator/postgres/database.ts';
 import { PROJECT_DIR } from '../emulator/stack.ts';
+import { CHROMIUM } from '../tests/browser/chromium.ts';
 import { expectedPgtapSkips, expectedSkips } from '../tests/expected-skips.ts';
 import { CI_RUNS, CI_SEED } from '../tests/fuzz/options.ts';
 import {
@@ -122,20 +124,23 @@ async function dbLint(): Promise<Result> {
 /**
  * Runs one Vitest project (of vitest.config.ts, or of the config in `extraArgs`) with a JSON
  * report and judges it (scripts/judge.ts); `env` can put another Node.js first on the PATH
- * (Vitest and npm run on it).
+ * (Vitest and npm run on it); `wrap` runs it inside another command.
  */
 async function vitest(
   suite: string,
   project: string,
   extraArgs: string[] = [],
   env?: NodeJS.ProcessEnv,
+  wrap: string[] = [],
 ): Promise<Result> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vitest-report-'));
   const report = path.join(dir, 'report.json');
   try {
+    const [command, ...before] = [...wrap, bin('vitest')];
     const { code } = await run(
-      bin('vitest'),
+      command as string,
       [
+        ...before,
         'run',
         `--project=${project}`,
         '--reporter=default',
@@ -163,6 +168,28 @@ async function e2e(suite: string, env?: NodeJS.ProcessEnv): Promise<Result> {
 }
 
 const CLIENT_VITEST = ['--config', 'client/test/vitest.config.ts'];
+
+/**
+ * The demo in Debian's Chromium, two users at once. They run in a network namespace
+ * of their own where only loopback carries traffic (tests/browser/loopback-only.sh),
+ * so WebRTC between the two users can only use 127.0.0.1 and ::1. Deno's npm
+ * packages are cached first: the namespace has no registry.
+ */
+async function browserTests(): Promise<Result> {
+  const suite = 'browser (Playwright, Chromium, the demo app)';
+  if (!existsSync(CHROMIUM)) return { suite, ...failure(`${CHROMIUM} is missing (see .ci/run)`) };
+  const entrypoints = listFunctions(PROJECT_DIR, loadProjectConfig(PROJECT_DIR)).map((fn) => fn.entrypoint);
+  const cached = await check(suite, denoBinary(PROJECT_DIR), [
+    'cache',
+    '--config',
+    'deno.json',
+    'emulator/functions/host.ts',
+    ...entrypoints,
+  ]);
+  if (cached.failed) return { ...cached, note: 'deno cache of the functions failed' };
+  const loopbackOnly = ['unshare', '--net', '--', 'sh', 'tests/browser/loopback-only.sh'];
+  return vitest(suite, 'browser', ['--config', 'tests/browser/vitest.config.ts'], undefined, loopbackOnly);
+}
 
 const suites: Record<string, () => Promise<Result>> = {
   lint: () => check('format and lint (Biome)', bin('biome'), ['check', '.']),
@@ -227,6 +254,7 @@ const suites: Record<string, () => Promise<Result>> = {
     ),
   'client-e2e': () =>
     vitest('client library on the emulator (Vitest, supabase-js)', 'client-e2e', CLIENT_VITEST),
+  browser: browserTests,
 };
 
 const requested = process.argv.slice(2);
