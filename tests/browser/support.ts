@@ -70,3 +70,132 @@ export function database(): pg.Pool {
   afterAll(() => pool.end());
   return pool;
 }
+
+/** The conversation list as the person sees it, top first. */
+export async function inboxOf(page: Page): Promise<{ name: string; preview: string; unread: number }[]> {
+  return page.locator('.inbox-item').evaluateAll((items) =>
+    items.map((item) => ({
+      name: item.querySelector('.inbox-title')?.textContent ?? '',
+      preview: item.querySelector('.inbox-preview')?.textContent ?? '',
+      unread: Number(item.querySelector('.badge')?.textContent ?? 0),
+    })),
+  );
+}
+
+/** The texts of the open conversation's messages, top to bottom. */
+export function messagesOf(page: Page): Promise<string[]> {
+  return page.locator('ol[aria-label="Messages"] li.message .body').allTextContents();
+}
+
+/** The open conversation's messages with their seq and send state, top to bottom. */
+export async function timelineOf(page: Page): Promise<{ body: string; seq: number | null; state: string }[]> {
+  return page.locator('ol[aria-label="Messages"] li.message').evaluateAll((items) =>
+    items.map((item) => ({
+      body: item.querySelector('.body')?.textContent ?? '',
+      seq: item.getAttribute('data-seq') ? Number(item.getAttribute('data-seq')) : null,
+      state: ['pending', 'failed', 'sent'].find((state) => item.classList.contains(state)) ?? '',
+    })),
+  );
+}
+
+/** Opens a conversation from the list by its name. */
+export async function openFromList(page: Page, name: string): Promise<void> {
+  await page
+    .locator('.inbox-item a')
+    .filter({ has: page.locator('.inbox-title', { hasText: name }) })
+    .click();
+  await page.getByRole('heading', { level: 2, name }).waitFor();
+}
+
+/** Starts (or reopens) the direct conversation with `other` through "New message". */
+export async function startDirect(person: Person, other: Person): Promise<string> {
+  const { page } = person;
+  await page.getByRole('button', { name: 'New message' }).click();
+  await page.getByLabel('Search people').fill(other.name);
+  await page.getByRole('button', { name: `Message ${other.name}` }).click();
+  await page.getByRole('heading', { level: 2, name: other.name }).waitFor();
+  return conversationIdOf(page);
+}
+
+/** Creates a group with the others through "New group". */
+export async function createGroupWith(person: Person, title: string, others: Person[]): Promise<string> {
+  const { page } = person;
+  await page.getByRole('button', { name: 'New group' }).click();
+  await page.getByLabel('Group name').fill(title);
+  for (const other of others) {
+    await page.getByLabel('Search people').fill(other.name);
+    await page.getByRole('button', { name: `Add ${other.name}` }).click();
+  }
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await page.getByRole('heading', { level: 2, name: title }).waitFor();
+  return conversationIdOf(page);
+}
+
+export function conversationIdOf(page: Page): string {
+  const id = /#\/c\/([0-9a-f-]{36})$/.exec(page.url())?.[1];
+  if (!id) throw new Error(`no conversation is open at ${page.url()}`);
+  return id;
+}
+
+/** Types and sends a message in the open conversation. */
+export async function send(page: Page, text: string): Promise<void> {
+  const box = page.getByRole('textbox', { name: 'Message' });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+/** A mark on the page's window that a reload would wipe: proof that something happened without one. */
+export async function markPage(page: Page): Promise<() => Promise<boolean>> {
+  const mark = randomUUID();
+  await page.evaluate((value) => {
+    (window as unknown as { testMark: string }).testMark = value;
+  }, mark);
+  return () =>
+    page.evaluate((value) => (window as unknown as { testMark?: string }).testMark === value, mark);
+}
+
+/**
+ * Stores `count` messages from `senderId` in one transaction, as that user and
+ * through the same send_message as the app (so numbered and announced alike).
+ * The send rule's burst is raised inside the transaction only: nobody else sees it.
+ */
+export async function seedMessages(
+  db: pg.Pool,
+  options: { conversationId: string; senderId: string; count: number; text: (n: number) => string },
+): Promise<void> {
+  const client = await db.connect();
+  try {
+    await client.query('begin');
+    await client.query(
+      "update private.rate_limit_rules set capacity = capacity + $1 where action = 'send_message'",
+      [options.count],
+    );
+    await client.query(
+      "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)",
+      [JSON.stringify({ sub: options.senderId, role: 'authenticated', aud: 'authenticated' })],
+    );
+    for (let n = 1; n <= options.count; n++) {
+      await client.query('select public.send_message($1, $2, $3)', [
+        options.conversationId,
+        randomUUID(),
+        options.text(n),
+      ]);
+    }
+    await client.query('reset role');
+    await client.query(
+      "update private.rate_limit_rules set capacity = capacity - $1 where action = 'send_message'",
+      [options.count],
+    );
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export async function userIdOf(db: pg.Pool, person: Person): Promise<string> {
+  const { rows } = await db.query('select id from auth.users where email = $1', [person.email]);
+  return rows[0].id as string;
+}

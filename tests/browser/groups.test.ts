@@ -1,0 +1,72 @@
+// A group of three, and Alice removes Carol: Carol's screen says she was
+// removed and shows nothing sent after it, while Bob's goes on with every
+// message in order, no seq missing.
+
+import { expect, it } from 'vitest';
+import {
+  createGroupWith,
+  database,
+  messagesOf,
+  openBrowser,
+  openFromList,
+  screenshot,
+  send,
+  signUp,
+  timelineOf,
+} from './support.ts';
+
+const browser = await openBrowser();
+const db = database();
+
+it('removes Carol: she sees that and nothing after it, Bob misses nothing', async () => {
+  const alice = await signUp(browser, 'Alice Abbott');
+  const bob = await signUp(browser, 'Bob Bell');
+  const carol = await signUp(browser, 'Carol Clark');
+  const conversationId = await createGroupWith(alice, 'Book club', [bob, carol]);
+  await openFromList(bob.page, 'Book club');
+  await openFromList(carol.page, 'Book club');
+
+  await send(alice.page, 'Welcome to the book club');
+  await send(carol.page, 'Thanks for having me');
+  await send(bob.page, 'Hi both');
+  for (const person of [alice, bob, carol]) {
+    await expect
+      .poll(() => messagesOf(person.page))
+      .toEqual(['Welcome to the book club', 'Thanks for having me', 'Hi both']);
+  }
+
+  await alice.page.getByRole('button', { name: 'Members' }).click();
+  await alice.page.getByRole('button', { name: 'Remove Carol Clark' }).click();
+  await expect
+    .poll(() => alice.page.getByRole('list', { name: 'Members' }).textContent())
+    .not.toContain('Carol Clark');
+  await alice.page.getByRole('button', { name: 'Done' }).click();
+
+  await expect
+    .poll(() => carol.page.getByRole('status', { name: 'Membership' }).textContent())
+    .toBe('You were removed from this group.');
+  await expect.poll(() => carol.page.getByRole('textbox', { name: 'Message' }).isDisabled()).toBe(true);
+
+  await send(alice.page, 'Next month: a novel');
+  await send(bob.page, 'Sounds good');
+  const after = ['Next month: a novel', 'Sounds good'];
+  await expect.poll(async () => (await messagesOf(bob.page)).slice(-2)).toEqual(after);
+  await expect.poll(async () => (await messagesOf(alice.page)).slice(-2)).toEqual(after);
+  // Bob has them, and the server stored them: Carol's screen has had its chance and shows none.
+  expect(await messagesOf(carol.page)).toEqual([
+    'Welcome to the book club',
+    'Thanks for having me',
+    'Hi both',
+  ]);
+  await screenshot(carol.page, 'groups-removed');
+  await screenshot(bob.page, 'groups-after-removal');
+
+  // Bob's screen is the server's conversation, message for message: no seq missing.
+  const stored = await db.query(
+    "select seq, body from public.messages where conversation_id = $1 and kind <> 'system' order by seq",
+    [conversationId],
+  );
+  expect(await timelineOf(bob.page)).toEqual(
+    stored.rows.map((row) => ({ body: row.body, seq: row.seq, state: 'sent' })),
+  );
+});
