@@ -2,7 +2,7 @@
 // edits and deletes; and what goes wrong said plainly: a too-long message, an
 // edit refused by the rate limit, a send the server refuses, retried once allowed.
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   database,
   messagesOf,
@@ -28,7 +28,10 @@ beforeAll(async () => {
   await startDirect(alice, bob);
   await send(alice.page, 'Lunch at noon?');
   await openFromList(bob.page, 'Alice Avon');
-  await expect.poll(() => messagesOf(bob.page)).toEqual(['Lunch at noon?']);
+  await vi.waitFor(async () => expect(await messagesOf(bob.page)).toEqual(['Lunch at noon?']), {
+    timeout: 30_000,
+    interval: 100,
+  });
 });
 
 const messageNamed = (person: Person, text: string) =>

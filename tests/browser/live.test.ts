@@ -3,7 +3,7 @@
 // (in every tab) and turns the sender's tick to read, and typing shows on the
 // other side until it stops.
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   inboxOf,
   markPage,
