@@ -33,9 +33,11 @@ beforeAll(async () => {
   await send(alice.page, 'Hi Bob, it is Alice');
   await startDirect(carol, bob);
   await send(carol.page, 'Hello from Carol');
-  await expect
-    .poll(async () => (await inboxOf(bob.page)).map((entry) => entry.name))
-    .toEqual(['Carol Cook', 'Alice Archer']);
+  await vi.waitFor(
+    async () =>
+      expect((await inboxOf(bob.page)).map((entry) => entry.name)).toEqual(['Carol Cook', 'Alice Archer']),
+    { timeout: 30_000, interval: 100 },
+  );
 });
 
 describe('the conversation list', () => {
