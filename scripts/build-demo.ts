@@ -2,10 +2,12 @@
 // since the last build: `npm start` and the browser tests call it, so a fresh
 // clone needs no extra step. `npm run build:demo` builds unconditionally.
 
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_DIR = path.join(PROJECT_DIR, 'demo');
@@ -43,8 +45,20 @@ export async function buildDemo(options: { force?: boolean } = {}): Promise<'bui
   if (!options.force && built === hash && existsSync(path.join(DEMO_BUILD_DIR, 'index.html'))) {
     return 'up to date';
   }
-  const { build } = await import('vite');
-  await build({ configFile: path.join(DEMO_DIR, 'vite.config.ts') });
+  // A process of its own with NODE_ENV=production: under Vitest (NODE_ENV=test) Vite
+  // would otherwise bundle React's development build.
+  await promisify(execFile)(
+    process.execPath,
+    [
+      path.join(PROJECT_DIR, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--config',
+      path.join(DEMO_DIR, 'vite.config.ts'),
+    ],
+    { cwd: PROJECT_DIR, env: { ...process.env, NODE_ENV: 'production' } },
+  ).catch((error: Error & { stderr?: string }) => {
+    throw new Error(`vite build failed: ${error.stderr || error.message}`);
+  });
   writeFileSync(STAMP, hash);
   return 'built';
 }

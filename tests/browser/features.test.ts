@@ -45,7 +45,7 @@ describe('messages', () => {
     await send(bob.page, 'Noon works');
     await expect
       .poll(() => messageNamed(alice, 'Noon works').locator('.quote').textContent())
-      .toBe('Alice Avon Lunch at noon?');
+      .toBe('You Lunch at noon?');
 
     await lunch.hover();
     await lunch.getByRole('button', { name: 'Add a reaction' }).click();

@@ -63,7 +63,7 @@ it('removes Carol: she sees that and nothing after it, Bob misses nothing', asyn
 
   // Bob's screen is the server's conversation, message for message: no seq missing.
   const stored = await db.query(
-    "select seq, body from public.messages where conversation_id = $1 and kind <> 'system' order by seq",
+    "select seq::int, body from public.messages where conversation_id = $1 and kind <> 'system' order by seq",
     [conversationId],
   );
   expect(await timelineOf(bob.page)).toEqual(

@@ -79,7 +79,7 @@ it('pages older history in on scroll, and keeps history and pending sends across
   await bob.page.unroute('**/functions/v1/send-message', unreachable);
   await expect.poll(pending).toEqual([]);
   const stored = await db.query(
-    'select body, seq from public.messages where conversation_id = $1 and seq > $2 order by seq',
+    'select body, seq::int from public.messages where conversation_id = $1 and seq > $2 order by seq',
     [conversationId, HISTORY],
   );
   expect(stored.rows).toEqual([
