@@ -77,6 +77,37 @@ describe('messages', () => {
   });
 });
 
+describe('keyboard and small screens', () => {
+  it('replies with the keyboard alone: the actions take focus, Enter sends, Escape lets go', async () => {
+    const box = bob.page.getByRole('textbox', { name: 'Message' });
+    await messageNamed(bob, 'Lunch at noon?').getByRole('button', { name: 'Reply' }).focus();
+    await bob.page.keyboard.press('Enter');
+    await expect
+      .poll(() => bob.page.locator('.composer-context').textContent())
+      .toContain('Replying to Alice Avon');
+    await expect.poll(() => box.evaluate((element) => element === document.activeElement)).toBe(true);
+    await bob.page.keyboard.press('Escape');
+    await expect.poll(() => bob.page.locator('.composer-context').count()).toBe(0);
+    await bob.page.keyboard.type('Typed, not clicked');
+    await bob.page.keyboard.press('Enter');
+    await expect.poll(() => messagesOf(alice.page)).toContain('Typed, not clicked');
+  });
+
+  it('shows one pane at a time on a phone-sized screen, with a way back to the list', async () => {
+    const { page } = bob;
+    await page.setViewportSize({ width: 390, height: 760 });
+    const list = page.getByRole('complementary', { name: 'Conversations' });
+    expect(await list.isVisible()).toBe(false);
+    await screenshot(page, 'phone-conversation');
+    await page.getByRole('button', { name: 'Back to conversations' }).click();
+    await expect.poll(() => list.isVisible()).toBe(true);
+    expect(await page.getByRole('textbox', { name: 'Message' }).isVisible()).toBe(false);
+    await screenshot(page, 'phone-list');
+    await openFromList(page, 'Alice Avon');
+    await page.setViewportSize({ width: 1100, height: 720 });
+  });
+});
+
 describe('errors', () => {
   it('explains a message that is too long and does not send it', async () => {
     const box = alice.page.getByRole('textbox', { name: 'Message' });
@@ -108,7 +139,10 @@ describe('errors', () => {
       .poll(() => alice.page.locator('.composer').getByRole('alert').textContent())
       .toMatch(/^You're going a bit fast\. Try again in \d+ seconds\.$/);
     await screenshot(alice.page, 'features-rate-limited');
+    // What Alice wrote is still there to try again.
+    expect(await box.inputValue()).toBe('Typo in this message');
     expect(await messagesOf(bob.page)).toContain('Typo in this mesage');
+    await alice.page.getByRole('button', { name: 'Cancel editing' }).click();
   });
 
   it('shows a send the server refuses as failed with the reason, and sends it once on retry', async () => {
