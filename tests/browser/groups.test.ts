@@ -1,11 +1,13 @@
-// A group of three, and Alice removes Carol: Carol's screen says she was
-// removed and shows nothing sent after it, while Bob's goes on with every
-// message in order, no seq missing.
+// Groups: Alice removes Carol, whose screen says so and shows nothing sent
+// after it, while Bob's goes on with every message in order, no seq missing;
+// a member added later finds the group at once, and can leave it.
 
 import { expect, it } from 'vitest';
 import {
   createGroupWith,
   database,
+  inboxOf,
+  markPage,
   messagesOf,
   openBrowser,
   openFromList,
@@ -69,4 +71,36 @@ it('removes Carol: she sees that and nothing after it, Bob misses nothing', asyn
   expect(await timelineOf(bob.page)).toEqual(
     stored.rows.map((row) => ({ body: row.body, seq: row.seq, state: 'sent' })),
   );
+});
+
+it('adds Dave, who finds the group in his list without a reload, and lets him leave', async () => {
+  const alice = await signUp(browser, 'Alice Ash');
+  const dave = await signUp(browser, 'Dave Dunn');
+  const notReloaded = await markPage(dave.page);
+  await createGroupWith(alice, 'Film night', []);
+  await send(alice.page, 'Friday, 8 pm');
+
+  await alice.page.getByRole('button', { name: 'Members' }).click();
+  await alice.page.getByRole('button', { name: 'Add people' }).click();
+  await alice.page.getByLabel('Search people').fill('Dave Dunn');
+  await alice.page.getByRole('button', { name: 'Add Dave Dunn' }).click();
+  await expect
+    .poll(() => alice.page.getByRole('list', { name: 'Members' }).textContent())
+    .toContain('Dave Dunn');
+  await alice.page.getByRole('button', { name: 'Done' }).click();
+
+  await expect
+    .poll(async () => (await inboxOf(dave.page)).map((entry) => entry.name))
+    .toEqual(['Film night']);
+  expect(await notReloaded()).toBe(true);
+  await openFromList(dave.page, 'Film night');
+  await expect.poll(() => messagesOf(dave.page)).toEqual(['Friday, 8 pm']);
+
+  await dave.page.getByRole('button', { name: 'Members' }).click();
+  await dave.page.getByRole('button', { name: 'Leave group' }).click();
+  await expect.poll(() => inboxOf(dave.page)).toEqual([]);
+  await alice.page.getByRole('button', { name: 'Members' }).click();
+  await expect
+    .poll(() => alice.page.getByRole('list', { name: 'Members' }).textContent())
+    .not.toContain('Dave Dunn');
 });
