@@ -28,8 +28,11 @@ it('removes Carol: she sees that and nothing after it, Bob misses nothing', asyn
   await openFromList(bob.page, 'Book club');
   await openFromList(carol.page, 'Book club');
 
+  // Each answers what they have seen, so the server's order is the order written.
   await send(alice.page, 'Welcome to the book club');
+  await expect.poll(() => messagesOf(carol.page)).toEqual(['Welcome to the book club']);
   await send(carol.page, 'Thanks for having me');
+  await expect.poll(() => messagesOf(bob.page)).toEqual(['Welcome to the book club', 'Thanks for having me']);
   await send(bob.page, 'Hi both');
   for (const person of [alice, bob, carol]) {
     await expect
@@ -50,6 +53,7 @@ it('removes Carol: she sees that and nothing after it, Bob misses nothing', asyn
   await expect.poll(() => carol.page.getByRole('textbox', { name: 'Message' }).isDisabled()).toBe(true);
 
   await send(alice.page, 'Next month: a novel');
+  await expect.poll(async () => (await messagesOf(bob.page)).at(-1)).toBe('Next month: a novel');
   await send(bob.page, 'Sounds good');
   const after = ['Next month: a novel', 'Sounds good'];
   await expect.poll(async () => (await messagesOf(bob.page)).slice(-2)).toEqual(after);
