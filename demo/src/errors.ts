@@ -6,6 +6,8 @@ export interface ApiError {
   message: string;
   status?: number;
   details?: unknown;
+  /** From Retry-After, as the client library gives it. */
+  retryAfterMs?: number;
 }
 
 const AUTH_MESSAGES: Record<string, string> = {
@@ -21,14 +23,27 @@ export function describeAuthError(error: { code?: string; message: string }): st
   return (error.code && AUTH_MESSAGES[error.code]) || error.message;
 }
 
-const detail = (error: ApiError, key: string): unknown =>
-  typeof error.details === 'object' && error.details !== null
-    ? (error.details as Record<string, unknown>)[key]
+/** One field of `details`, which PostgREST carries as the JSON text of an object. */
+function detail(error: ApiError, key: string): unknown {
+  let details = error.details;
+  if (typeof details === 'string') {
+    try {
+      details = JSON.parse(details);
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof details === 'object' && details !== null
+    ? (details as Record<string, unknown>)[key]
     : undefined;
+}
 
 /** Seconds to wait before trying again, for a 429. */
 export function retryAfterSeconds(error: ApiError): number | undefined {
-  const seconds = Number(detail(error, 'retry_after_seconds'));
+  const seconds =
+    error.retryAfterMs !== undefined
+      ? error.retryAfterMs / 1000
+      : Number(detail(error, 'retry_after_seconds'));
   return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined;
 }
 
@@ -71,4 +86,11 @@ export function describeError(error: ApiError): string {
     default:
       return error.message || 'Something went wrong. Try again.';
   }
+}
+
+/** Why a send is still waiting, while the client library keeps trying it. */
+export function describeWait(error: ApiError): string {
+  if (error.code === 'rate_limited') return 'Sending in a moment: you are sending quickly.';
+  if (!error.status) return 'Waiting for the connection…';
+  return 'Trying again…';
 }

@@ -10,15 +10,6 @@ export interface Profile {
   avatar_url: string | null;
 }
 
-export interface Member {
-  user_id: string;
-  role: 'owner' | 'admin' | 'member';
-  display_name: string;
-  avatar_url: string | null;
-  last_read_seq: number;
-  last_delivered_seq: number;
-}
-
 interface ConversationRow {
   id: string;
 }
@@ -46,6 +37,3 @@ export const removeMember = (supabase: SupabaseClient, conversationId: string, u
 
 export const leaveConversation = (supabase: SupabaseClient, conversationId: string) =>
   call<unknown>(supabase, 'leave_conversation', { conversation_id: conversationId });
-
-export const listMembers = (supabase: SupabaseClient, conversationId: string) =>
-  call<Member[]>(supabase, 'list_members', { conversation_id: conversationId });

@@ -3,6 +3,7 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { type FormEvent, useId, useState } from 'react';
 import { describeAuthError } from '../errors.ts';
+import { Alert } from '../ui/Alert.tsx';
 
 type Mode = 'sign-in' | 'sign-up' | 'guest';
 
@@ -112,11 +113,7 @@ export function AuthScreen({ supabase }: { supabase: SupabaseClient }) {
               />
             </div>
           )}
-          {error && (
-            <div className="alert" role="alert">
-              {error}
-            </div>
-          )}
+          <Alert message={error} />
           <button className="button primary" type="submit" disabled={busy}>
             {busy ? 'One moment…' : mode === 'guest' ? 'Continue as guest' : action}
           </button>

@@ -1,9 +1,15 @@
-// The signed-in app: the conversation list beside the open conversation.
+// The signed-in app: the conversation list beside the open conversation, on
+// one chat client for this user.
 
 import type { SupabaseClient, User } from '@supabase/supabase-js';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import { ChatProvider, useConnection, useInbox } from '../../../client/react/index.ts';
+import { type ChatClient, createChat } from '../../../client/src/index.ts';
 import { openConversation, useOpenConversationId } from '../route.ts';
 import { Avatar } from '../ui/Avatar.tsx';
+import { ConnectionIndicator } from './ConnectionIndicator.tsx';
+import { ConversationPane } from './ConversationPane.tsx';
+import { InboxList } from './InboxList.tsx';
 import { NewDirectMessage, NewGroup } from './NewConversation.tsx';
 
 export function displayNameOf(user: User): string {
@@ -12,7 +18,24 @@ export function displayNameOf(user: User): string {
 }
 
 export function ChatApp({ supabase, user }: { supabase: SupabaseClient; user: User }) {
+  const [chat, setChat] = useState<ChatClient | null>(null);
+  useEffect(() => {
+    const client = createChat(supabase, { webrtc: true });
+    setChat(client);
+    return () => client.close();
+  }, [supabase]);
+  if (!chat) return null;
+  return (
+    <ChatProvider chat={chat}>
+      <ChatScreens supabase={supabase} user={user} />
+    </ChatProvider>
+  );
+}
+
+function ChatScreens({ supabase, user }: { supabase: SupabaseClient; user: User }) {
   const openId = useOpenConversationId();
+  const inbox = useInbox();
+  const connection = useConnection();
   const [dialog, setDialog] = useState<'direct' | 'group' | null>(null);
   const opened = (conversationId: string) => {
     setDialog(null);
@@ -20,11 +43,20 @@ export function ChatApp({ supabase, user }: { supabase: SupabaseClient; user: Us
   };
   const name = displayNameOf(user);
 
+  useEffect(() => {
+    document.title = inbox.unreadConversations > 0 ? `(${inbox.unreadConversations}) supachat` : 'supachat';
+  }, [inbox.unreadConversations]);
+
   return (
     <div className={`shell${openId ? ' has-open' : ''}`}>
       <aside className="sidebar" aria-label="Conversations">
         <header className="bar">
           <h1 className="grow">Chats</h1>
+          <ConnectionIndicator
+            state={connection.state}
+            transport={connection.state === 'live' ? connection.transport : null}
+            problem={connection.error?.message ?? null}
+          />
           <button
             type="button"
             className="icon-button"
@@ -42,7 +74,11 @@ export function ChatApp({ supabase, user }: { supabase: SupabaseClient; user: Us
             ⊕
           </button>
         </header>
-        <p className="empty">No conversations yet.</p>
+        {inbox.status === 'loading' ? (
+          <p className="empty">Loading conversations…</p>
+        ) : (
+          <InboxList entries={inbox.entries} myId={user.id} openId={openId} />
+        )}
         <footer className="me">
           <Avatar id={user.id} name={name} small />
           <span className="grow">
@@ -55,10 +91,14 @@ export function ChatApp({ supabase, user }: { supabase: SupabaseClient; user: Us
         </footer>
       </aside>
       <main className="main">
-        <div className="empty">
-          <h2>Pick a conversation</h2>
-          <p>Or start one: find someone with “New message”, or gather people in a group.</p>
-        </div>
+        {openId ? (
+          <ConversationPane key={openId} supabase={supabase} conversationId={openId} myId={user.id} />
+        ) : (
+          <div className="empty">
+            <h2>Pick a conversation</h2>
+            <p>Or start one: find someone with “New message”, or gather people in a group.</p>
+          </div>
+        )}
       </main>
       {dialog === 'direct' && (
         <NewDirectMessage

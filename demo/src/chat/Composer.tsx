@@ -2,6 +2,7 @@
 // reply or an edit. Says you are typing while you do, and stops when you stop.
 
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import { Alert } from '../ui/Alert.tsx';
 
 export const MAX_BODY = 4000;
 const SHOW_COUNTER_FROM = MAX_BODY - 200;
@@ -90,13 +91,11 @@ export function Composer({
           </button>
         </div>
       )}
-      {(error || tooLong) && (
-        <div className="alert" role="alert">
-          {tooLong
-            ? `That message is too long: keep it under ${MAX_BODY.toLocaleString()} characters.`
-            : error}
-        </div>
-      )}
+      <Alert
+        message={
+          tooLong ? `That message is too long: keep it under ${MAX_BODY.toLocaleString()} characters.` : error
+        }
+      />
       <div className="composer-row">
         <label htmlFor={inputId} className="visually-hidden">
           Message

@@ -1,9 +1,10 @@
 // The conversation list: most recent first, with the last message and how many you have not read.
 
+import type { InboxEntry } from '../../../client/src/index.ts';
 import { listTime } from '../format.ts';
 import { conversationHref } from '../route.ts';
 import { Avatar } from '../ui/Avatar.tsx';
-import { conversationName, type InboxEntry } from './types.ts';
+import { conversationName } from './types.ts';
 
 function preview(entry: InboxEntry, myId: string): string {
   const last = entry.last_message;
@@ -16,13 +17,10 @@ export function InboxList({
   entries,
   myId,
   openId,
-  online,
 }: {
-  entries: InboxEntry[];
+  entries: readonly InboxEntry[];
   myId: string;
   openId: string | null;
-  /** Whether the other person of a direct conversation is online, when known. */
-  online: (entry: InboxEntry) => boolean;
 }) {
   if (entries.length === 0) {
     return <p className="empty">No conversations yet. Start one with “New message”.</p>;
@@ -39,7 +37,7 @@ export function InboxList({
               aria-current={entry.conversation_id === openId ? 'page' : undefined}
               aria-label={`${name}${unread > 0 ? `, ${unread} unread` : ''}`}
             >
-              <Avatar id={entry.peer?.id ?? entry.conversation_id} name={name} online={online(entry)} />
+              <Avatar id={entry.peer?.id ?? entry.conversation_id} name={name} />
               <span className="inbox-text">
                 <span className="inbox-top">
                   <span className="inbox-title">{name}</span>

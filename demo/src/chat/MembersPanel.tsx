@@ -3,12 +3,13 @@
 
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { useState } from 'react';
+import type { Member } from '../../../client/src/index.ts';
 import { type ApiError, describeError } from '../errors.ts';
 import { addMembers, leaveConversation, removeMember } from '../rpc.ts';
+import { Alert } from '../ui/Alert.tsx';
 import { Avatar } from '../ui/Avatar.tsx';
 import { Dialog } from '../ui/Dialog.tsx';
 import { PeopleSearch } from './PeopleSearch.tsx';
-import type { ChatMember } from './types.ts';
 
 export function MembersPanel({
   supabase,
@@ -23,7 +24,7 @@ export function MembersPanel({
   supabase: SupabaseClient;
   conversationId: string;
   title: string;
-  members: ChatMember[];
+  members: readonly Member[];
   myId: string;
   isOnline: (userId: string) => boolean;
   onLeft: () => void;
@@ -86,11 +87,7 @@ export function MembersPanel({
             Add people
           </button>
         ))}
-      {error && (
-        <div className="alert" role="alert">
-          {error}
-        </div>
-      )}
+      <Alert message={error} />
       <div className="dialog-actions">
         <button
           type="button"

@@ -2,10 +2,10 @@
 // deleted), reactions, and for your own its send state and receipt tick.
 
 import { useState } from 'react';
-import { describeError } from '../errors.ts';
+import type { ChatMessage } from '../../../client/src/index.ts';
+import { describeError, describeWait } from '../errors.ts';
 import { messageTime } from '../format.ts';
 import { Avatar } from '../ui/Avatar.tsx';
-import type { ChatMessage } from './types.ts';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
 
@@ -106,6 +106,9 @@ export function MessageItem({
             </span>
           )}
         </div>
+        {message.status === 'pending' && message.error && (
+          <div className="pending-note">{describeWait(message.error)}</div>
+        )}
         {message.status === 'failed' && (
           <div className="send-error" role="alert">
             <span>

@@ -4,6 +4,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { type FormEvent, useId, useState } from 'react';
 import { type ApiError, describeError } from '../errors.ts';
 import { createGroup, openDirectConversation, type Profile } from '../rpc.ts';
+import { Alert } from '../ui/Alert.tsx';
 import { Dialog } from '../ui/Dialog.tsx';
 import { PeopleSearch } from './PeopleSearch.tsx';
 
@@ -34,11 +35,7 @@ export function NewDirectMessage({ supabase, myId, onOpened, onClose }: Props) {
           </button>
         )}
       />
-      {error && (
-        <div className="alert" role="alert">
-          {error}
-        </div>
-      )}
+      <Alert message={error} />
       <div className="dialog-actions">
         <button type="button" className="button" onClick={onClose}>
           Cancel
@@ -111,11 +108,7 @@ export function NewGroup({ supabase, myId, onOpened, onClose }: Props) {
             </button>
           )}
         />
-        {error && (
-          <div className="alert" role="alert">
-            {error}
-          </div>
-        )}
+        <Alert message={error} />
         <div className="dialog-actions">
           <button type="button" className="button" onClick={onClose}>
             Cancel

@@ -4,6 +4,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { type ReactNode, useEffect, useId, useState } from 'react';
 import { type ApiError, describeError } from '../errors.ts';
 import { type Profile, searchProfiles } from '../rpc.ts';
+import { Alert } from '../ui/Alert.tsx';
 import { Avatar } from '../ui/Avatar.tsx';
 
 const SEARCH_DELAY_MS = 250;
@@ -60,11 +61,7 @@ export function PeopleSearch({
         value={query}
         onChange={(event) => setQuery(event.target.value)}
       />
-      {error && (
-        <div className="alert" role="alert">
-          {error}
-        </div>
-      )}
+      <Alert message={error} />
       <ul className="people" aria-label="People found">
         {shown.map((person) => (
           <li key={person.id} className="person">

@@ -3,9 +3,9 @@
 // there; an older page arriving keeps what you were reading in place.
 
 import { useLayoutEffect, useRef } from 'react';
+import { type ChatMessage, type Member, receiptsOf } from '../../../client/src/index.ts';
 import { dayLabel, listNames, sameDay } from '../format.ts';
 import { type MessageActions, MessageItem, type Receipt } from './MessageItem.tsx';
-import type { ChatMember, ChatMessage } from './types.ts';
 
 const NEAR_TOP_PX = 160;
 const NEAR_BOTTOM_PX = 80;
@@ -13,11 +13,11 @@ const NEAR_BOTTOM_PX = 80;
 export const messageKey = (message: ChatMessage) => message.client_id ?? message.id ?? String(message.seq);
 
 /** How far your message got with everyone else: sent, delivered to all, read by all. */
-function receiptOf(message: ChatMessage, others: ChatMember[]): Receipt | null {
+function receiptOf(message: ChatMessage, members: readonly Member[], others: number): Receipt | null {
   if (message.status !== 'sent' || message.seq === null) return null;
-  const seq = message.seq;
-  if (others.length > 0 && others.every((member) => member.last_read_seq >= seq)) return 'read';
-  if (others.length > 0 && others.every((member) => member.last_delivered_seq >= seq)) return 'delivered';
+  const { deliveredTo, seenBy } = receiptsOf({ members }, message);
+  if (others > 0 && seenBy.length === others) return 'read';
+  if (others > 0 && deliveredTo.length === others) return 'delivered';
   return 'sent';
 }
 
@@ -32,8 +32,8 @@ export function Timeline({
   nameOf,
   actions,
 }: {
-  messages: ChatMessage[];
-  members: ChatMember[];
+  messages: readonly ChatMessage[];
+  members: readonly Member[];
   myId: string;
   isGroup: boolean;
   hasOlder: boolean;
@@ -72,11 +72,11 @@ export function Timeline({
     if (element.scrollTop < NEAR_TOP_PX && hasOlder && !loadingOlder) onLoadOlder();
   };
 
-  const others = members.filter((member) => member.user_id !== myId);
+  const others = members.filter((member) => member.user_id !== myId).length;
   const byId = new Map(messages.filter((m) => m.id).map((m) => [m.id as string, m]));
   const lastMine = messages.findLast((m) => m.sender_id === myId && m.status === 'sent' && m.seq !== null);
   const seenBy = lastMine
-    ? others.filter((member) => member.last_read_seq >= (lastMine.seq as number)).map((m) => m.display_name)
+    ? receiptsOf({ members }, lastMine).seenBy.map((member) => member.display_name)
     : [];
 
   return (
@@ -127,7 +127,7 @@ export function Timeline({
                     }
                   : null
               }
-              receipt={message.sender_id === myId ? receiptOf(message, others) : null}
+              receipt={message.sender_id === myId ? receiptOf(message, members, others) : null}
               nameOf={(userId) => nameOf(userId)}
               actions={actions}
             />,
