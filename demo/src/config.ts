@@ -1,6 +1,6 @@
 // Where the Supabase project is. The page reads supabase-config.json beside
 // index.html at start-up: the emulator serves one for its own stack, and a
-// deployment puts one next to the built files (see demo/README.md).
+// deployment puts one next to the built files (README, "The demo app").
 
 export interface ProjectConfig {
   url: string;
