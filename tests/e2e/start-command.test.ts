@@ -124,7 +124,7 @@ const targets = {
   'the process group': (started: Started) => -(started.npm.pid as number),
 };
 
-it('prints the URLs, keys, where the data lives and how to stop, and serves', {
+it('prints the URLs, keys, where the data lives and how to stop, and serves the APIs and the demo app', {
   tags: ['emulator-only'],
   timeout: START_TIMEOUT_MS + STOP_TIMEOUT_MS,
 }, async () => {
@@ -140,6 +140,13 @@ it('prints the URLs, keys, where the data lives and how to stop, and serves', {
       headers: { apikey: started.anonKey },
     });
     expect(health.status).toBe(200);
+    // The demo app, built by npm start, at /, with this stack's settings beside it.
+    expect(output).toContain(`Demo app: ${started.apiUrl}/`);
+    const page = await fetch(`${started.apiUrl}/`);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await page.text()).toContain('<div id="root"></div>');
+    const config = await (await fetch(`${started.apiUrl}/supabase-config.json`)).json();
+    expect(config).toEqual({ url: started.apiUrl, anonKey: started.anonKey });
   } finally {
     process.kill(-(started.npm.pid as number), 'SIGTERM');
     await waitFor(() => (started.npm.exitCode === null ? undefined : true), 'npm to exit', STOP_TIMEOUT_MS);

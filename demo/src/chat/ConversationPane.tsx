@@ -78,7 +78,7 @@ export function ConversationPane({
   const isGroup = entry?.kind === 'group';
   const othersOnline = members.filter((member) => member.user_id !== myId && online.includes(member.user_id));
   const subtitle = isGroup
-    ? `${members.length} members${othersOnline.length > 0 ? `, ${othersOnline.length} online` : ''}`
+    ? `${members.length} ${members.length === 1 ? 'member' : 'members'}${othersOnline.length > 0 ? `, ${othersOnline.length} online` : ''}`
     : othersOnline.length > 0
       ? 'Online'
       : 'Offline';
