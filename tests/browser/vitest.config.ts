@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // files run one after another (each drives several browser contexts on 2 cores).
 export default defineConfig({
   test: {
+    name: 'browser',
     root: new URL('../..', import.meta.url).pathname,
     include: ['tests/browser/**/*.test.ts'],
     globalSetup: ['tests/browser/global-setup.ts'],
