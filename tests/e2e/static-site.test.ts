@@ -14,47 +14,47 @@ import { staticSite } from '../../emulator/static-site.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'static-site-'));
 const site = path.join(root, 'dist');
-let gateway: Gateway;
+let built: Gateway; // serves `site`, with a build in it
+let unbuilt: Gateway; // serves a folder that holds no build
 let anonKey: string;
 
 beforeAll(async () => {
+  mkdirSync(path.join(site, 'assets'), { recursive: true });
+  writeFileSync(path.join(site, 'index.html'), '<!doctype html><title>app</title>');
+  writeFileSync(path.join(site, 'assets', 'index-abc123.js'), 'console.log(1)');
+  writeFileSync(path.join(site, 'assets', 'index-abc123.css'), 'body{}');
+  writeFileSync(path.join(site, 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  writeFileSync(path.join(site, '.sources-hash'), 'secret-ish');
+  writeFileSync(path.join(root, 'outside.txt'), 'not part of the site');
   const keys = await loadKeys(undefined);
   anonKey = keys.anonKey;
-  gateway = await startGateway({
-    port: 0,
-    keys,
-    log: quietLogger(),
-    home: staticSite({ root: site, anonKey, buildHint: 'Run the build' }),
-  });
+  const serving = (folder: string) =>
+    startGateway({
+      port: 0,
+      keys,
+      log: quietLogger(),
+      home: staticSite({ root: folder, anonKey, buildHint: 'Run the build' }),
+    });
+  [built, unbuilt] = [await serving(site), await serving(path.join(root, 'not-built'))];
 });
 afterAll(async () => {
-  await gateway.close();
+  await Promise.all([built?.close(), unbuilt?.close()]);
   rmSync(root, { recursive: true, force: true });
 });
 
-const get = (pathname: string, init?: RequestInit) => fetch(`${gateway.url}${pathname}`, init);
+const get = (pathname: string, init?: RequestInit) => fetch(`${built.url}${pathname}`, init);
 
 describe('before the front end is built', () => {
   it('answers 503 site_not_built with the hint, and still gives the project settings', async () => {
-    const response = await get('/');
+    const response = await fetch(`${unbuilt.url}/`);
     expect(response.status).toBe(503);
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(await response.json()).toMatchObject({ code: 'site_not_built', hint: 'Run the build' });
-    expect((await get('/supabase-config.json')).status).toBe(200);
+    expect((await fetch(`${unbuilt.url}/supabase-config.json`)).status).toBe(200);
   });
 });
 
 describe('a built front end', () => {
-  beforeAll(() => {
-    mkdirSync(path.join(site, 'assets'), { recursive: true });
-    writeFileSync(path.join(site, 'index.html'), '<!doctype html><title>app</title>');
-    writeFileSync(path.join(site, 'assets', 'index-abc123.js'), 'console.log(1)');
-    writeFileSync(path.join(site, 'assets', 'index-abc123.css'), 'body{}');
-    writeFileSync(path.join(site, 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
-    writeFileSync(path.join(site, '.sources-hash'), 'secret-ish');
-    writeFileSync(path.join(root, 'outside.txt'), 'not part of the site');
-  });
-
   it('serves index.html at / with a content type and revalidation', async () => {
     const response = await get('/');
     expect(response.status).toBe(200);
@@ -93,7 +93,7 @@ describe('a built front end', () => {
   it('tells the front end where the project is: this gateway and its anon key', async () => {
     const response = await get('/supabase-config.json');
     expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(await response.json()).toEqual({ url: gateway.url, anonKey });
+    expect(await response.json()).toEqual({ url: built.url, anonKey });
   });
 
   it('answers 404 for unknown files, dotfiles and paths that climb out of the folder', async () => {
