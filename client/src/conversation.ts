@@ -90,6 +90,8 @@ export class Conversation {
   private catchUpRunning: Promise<void> | null = null;
   private catchUpAgain = false;
   private reloadMembers = false;
+  /** Counts member list requests: an older answer arriving after a newer one is stale. */
+  private membersRequest = 0;
   private catchUpFailures = 0;
   private cancelCatchUpRetry: () => void = () => undefined;
   private visible = false;
@@ -472,8 +474,9 @@ export class Conversation {
   }
 
   private async loadMembers(): Promise<void> {
+    const request = ++this.membersRequest;
     const rows = await this.context.transport.rpc<Member[]>('list_members', { conversation_id: this.id });
-    if (this.closed) return;
+    if (this.closed || request !== this.membersRequest) return;
     const previous = this.members;
     this.members = new Map(
       rows.map((row) => {

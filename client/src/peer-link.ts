@@ -40,6 +40,8 @@ export class PeerLink {
   private cancelIceBatch: (() => void) | undefined;
   private open = false;
   private closed = false;
+  private signals: Promise<void> = Promise.resolve();
+  private readonly earlyCandidates: (RTCIceCandidateInit | null)[] = [];
 
   constructor(private readonly options: PeerLinkOptions) {
     this.pc = options.createPeerConnection();
@@ -64,34 +66,52 @@ export class PeerLink {
     return true;
   }
 
-  /** A signal from the peer (already checked to come from them, for this conversation). */
-  async onSignal(type: SignalType, payload: unknown): Promise<void> {
+  /**
+   * A signal from the peer (already checked to come from them, for this
+   * conversation). Signals are applied one after another, in arrival order:
+   * an answer or a candidate must not race the offer still being applied.
+   */
+  onSignal(type: SignalType, payload: unknown): Promise<void> {
+    const applied = this.signals.then(() => this.apply(type, payload));
+    this.signals = applied.catch(() => undefined);
+    return applied;
+  }
+
+  private async apply(type: SignalType, payload: unknown): Promise<void> {
     if (this.closed) return;
     if (type === 'bye') {
       this.close(false);
       return;
     }
     if (type === 'ice') {
-      for (const candidate of (payload as { candidates?: (RTCIceCandidateInit | null)[] })?.candidates ??
-        []) {
-        try {
-          await this.pc.addIceCandidate(candidate ?? undefined);
-        } catch (error) {
-          if (!this.ignoreOffer) throw error;
-        }
+      const candidates = (payload as { candidates?: unknown } | null)?.candidates;
+      if (!Array.isArray(candidates)) return;
+      for (const candidate of candidates as (RTCIceCandidateInit | null)[]) {
+        // Candidates of an offer we ignore are dropped; those ahead of their offer wait for it.
+        if (this.ignoreOffer) continue;
+        if (!this.pc.remoteDescription) this.earlyCandidates.push(candidate);
+        else await this.addCandidate(candidate);
       }
       return;
     }
-    const description = payload as RTCSessionDescriptionInit;
-    const collision =
-      description.type === 'offer' && (this.makingOffer || this.pc.signalingState !== 'stable');
+    if (!isDescription(payload) || payload.type !== type) return;
+    const collision = payload.type === 'offer' && (this.makingOffer || this.pc.signalingState !== 'stable');
     this.ignoreOffer = !this.options.polite && collision;
     if (this.ignoreOffer) return;
     if (collision) await this.pc.setLocalDescription({ type: 'rollback' });
-    await this.pc.setRemoteDescription(description);
-    if (description.type === 'offer') {
+    await this.pc.setRemoteDescription(payload);
+    for (const candidate of this.earlyCandidates.splice(0)) await this.addCandidate(candidate);
+    if (payload.type === 'offer') {
       await this.pc.setLocalDescription();
       this.options.signal('answer', this.pc.localDescription?.toJSON());
+    }
+  }
+
+  private async addCandidate(candidate: RTCIceCandidateInit | null): Promise<void> {
+    try {
+      await this.pc.addIceCandidate(candidate ?? undefined);
+    } catch (error) {
+      if (!this.ignoreOffer) throw error;
     }
   }
 
@@ -114,7 +134,10 @@ export class PeerLink {
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
-      this.options.signal('offer', this.pc.localDescription?.toJSON());
+      // The peer's offer may have rolled ours back meanwhile: then there is nothing to send.
+      const offer = this.pc.localDescription;
+      if (offer?.type === 'offer' && this.pc.signalingState === 'have-local-offer')
+        this.options.signal('offer', offer.toJSON());
     } finally {
       this.makingOffer = false;
     }
@@ -145,4 +168,10 @@ export class PeerLink {
     this.open = open;
     this.options.onOpenChange(open);
   }
+}
+
+function isDescription(payload: unknown): payload is RTCSessionDescriptionInit {
+  if (typeof payload !== 'object' || payload === null) return false;
+  const { type, sdp } = payload as { type?: unknown; sdp?: unknown };
+  return (type === 'offer' || type === 'answer') && typeof sdp === 'string';
 }

@@ -184,6 +184,25 @@ export class ModelServer {
     if (readMoved) this.emit(`user:${userId}`, 'inbox.updated', this.inboxPayload(c, userId));
   }
 
+  /** Adds `userId` to a group (by `by`); the topics stay. */
+  add(by: string, conversationId: string, userId: string): void {
+    const c = this.member(by, conversationId);
+    c.members.set(userId, {
+      role: 'member',
+      last_read_seq: 0,
+      last_delivered_seq: 0,
+      joined_at: this.stamp(),
+    });
+    this.emit(this.topic(c), 'member.changed', {
+      operation: 'INSERT',
+      conversation_id: c.id,
+      user_id: userId,
+      role: 'member',
+      record: { conversation_id: c.id, user_id: userId, role: 'member' },
+      old_record: null,
+    });
+  }
+
   /** Removes `userId` (by `by`; themselves = leaving) and rotates the topics. */
   remove(by: string, conversationId: string, userId: string): void {
     const c = this.member(by, conversationId);
@@ -474,6 +493,8 @@ export class ModelTransport implements ChatTransport {
   readonly authListeners = new Set<(change: AuthChange) => void>();
   /** The next rpc/invoke calls fail with these (no answer: a network error). */
   failNextCalls = 0;
+  /** Calls by name whose answer (taken when called) is held back until released: a slow response. */
+  private readonly held = new Map<string, Promise<void>>();
   authorizeFailure: ChatError | null = null;
 
   constructor(
@@ -544,8 +565,20 @@ export class ModelTransport implements ChatTransport {
     };
   }
 
+  /** The next call of `name` is answered with what the server holds then, but only once released. */
+  holdNextAnswer(name: string): () => void {
+    let release: () => void = () => undefined;
+    this.held.set(name, new Promise<void>((resolve) => (release = resolve)));
+    return () => release();
+  }
+
   async rpc<T>(name: string, args: Record<string, unknown>): Promise<T> {
-    return this.answer<T>(name, args);
+    const held = this.held.get(name);
+    if (!held) return this.answer<T>(name, args);
+    this.held.delete(name);
+    const answer = await this.answer<T>(name, args);
+    await held;
+    return answer;
   }
 
   async invoke<T>(name: string, body: Record<string, unknown>): Promise<T> {

@@ -98,6 +98,29 @@ describe('presence', () => {
   });
 });
 
+describe('members', () => {
+  it('keeps the newest member list when an older answer arrives after it', async () => {
+    const world = modelWorld();
+    const id = world.server.createConversation('group', ['alice', 'bob'], 'team');
+    const alice = await world.client('alice');
+    const view = alice.chat.open(id);
+    await settle();
+    const memberIds = () => view.store.getSnapshot().members.map((m) => m.user_id);
+    expect(memberIds()).toEqual(['alice', 'bob']);
+
+    const releaseSlow = alice.transport.holdNextAnswer('list_members');
+    world.server.add('alice', id, 'carol'); // asked first, answered last
+    await settle();
+    world.server.add('alice', id, 'dave');
+    await settle();
+    expect(memberIds()).toEqual(['alice', 'bob', 'carol', 'dave']);
+    releaseSlow();
+    await settle();
+    expect(memberIds()).toEqual(['alice', 'bob', 'carol', 'dave']);
+    world.closeAll();
+  });
+});
+
 describe('receipts', () => {
   it('marks delivered on receipt and read while visible, batched into one call each', async () => {
     const world = modelWorld();

@@ -6,7 +6,8 @@
 
 import { expect, it } from 'vitest';
 import { ChatError } from '../../src/errors.ts';
-import { settle } from '../support/fake-clock.ts';
+import { PeerLink } from '../../src/peer-link.ts';
+import { FakeClock, settle } from '../support/fake-clock.ts';
 import { FakeNetwork, type FakePeerConnection } from '../support/fake-webrtc.ts';
 import { bodies, modelWorld } from '../support/model-chat.ts';
 
@@ -55,4 +56,40 @@ it('negotiates a data channel through glare, carries messages and typing, and fa
   await settle();
   expect(bodies(bobView.store.getSnapshot().messages)).toEqual(['1:fast', '2:slow']);
   world.closeAll();
+});
+
+it('applies signals one after another, and holds candidates that arrive ahead of their offer', async () => {
+  const clock = new FakeClock();
+  const network = new FakeNetwork();
+  const sent: { type: string; payload: unknown }[] = [];
+  const link = new PeerLink({
+    clock,
+    polite: true,
+    createPeerConnection: network.create,
+    signal: (type, payload) => sent.push({ type, payload }),
+    onPayload: () => undefined,
+    onOpenChange: () => undefined,
+  });
+  const pc = network.peers[0] as FakePeerConnection;
+  const candidate = { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0' };
+
+  // Realtime hands over each signal at once, without waiting for the one before.
+  const early = link.onSignal('ice', { candidates: [candidate] });
+  const offer = link.onSignal('offer', { type: 'offer', sdp: 'offer-remote' });
+  const later = link.onSignal('ice', { candidates: [candidate, null] });
+  await Promise.all([early, offer, later]);
+  await settle();
+
+  expect(link.isClosed).toBe(false);
+  expect(pc.remoteDescription?.sdp).toBe('offer-remote');
+  expect(pc.remoteCandidates).toBe(2);
+  expect(sent.filter((s) => s.type === 'answer')).toEqual([
+    { type: 'answer', payload: { type: 'answer', sdp: 'answer-to-offer-remote' } },
+  ]);
+  // What is neither a description nor a candidate list changes nothing.
+  await link.onSignal('answer', { type: 'answer' });
+  await link.onSignal('ice', { candidates: 'none' });
+  expect(link.isClosed).toBe(false);
+  expect(pc.signalingState).toBe('stable');
+  link.close(false);
 });

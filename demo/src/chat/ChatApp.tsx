@@ -11,7 +11,6 @@ import { ConnectionIndicator } from './ConnectionIndicator.tsx';
 import { ConversationPane } from './ConversationPane.tsx';
 import { InboxList } from './InboxList.tsx';
 import { NewDirectMessage, NewGroup } from './NewConversation.tsx';
-import { orderedSignalsTransport } from './ordered-signals.ts';
 
 export function displayNameOf(user: User): string {
   const name = user.user_metadata?.display_name;
@@ -21,7 +20,7 @@ export function displayNameOf(user: User): string {
 export function ChatApp({ supabase, user }: { supabase: SupabaseClient; user: User }) {
   const [chat, setChat] = useState<ChatClient | null>(null);
   useEffect(() => {
-    const client = createChat(supabase, { webrtc: true, transport: orderedSignalsTransport(supabase) });
+    const client = createChat(supabase, { webrtc: true });
     setChat(client);
     return () => client.close();
   }, [supabase]);
