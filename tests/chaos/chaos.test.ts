@@ -15,8 +15,8 @@ import { memoryStorage } from '../../client/src/outbox-storage.ts';
 import { singleTab } from '../../client/src/tabs.ts';
 import { type Stack, startStack } from '../../emulator/stack.ts';
 
-export const CI_SEED = 13;
-export const CI_MESSAGES = 300;
+const CI_SEED = 13;
+const CI_MESSAGES = 300;
 const seed = Number(process.env.CHAOS_SEED ?? CI_SEED);
 const total = Number(process.env.CHAOS_MESSAGES ?? CI_MESSAGES);
 /** A bound far above any honest recovery: waiting longer means a hang. */
