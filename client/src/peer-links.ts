@@ -90,21 +90,23 @@ export class PeerLinks {
     this.links.get(conversationId)?.link.close(false);
     const create =
       this.options.createPeerConnection ?? ((config: RTCConfiguration) => new RTCPeerConnection(config));
-    let sent: Promise<void> = Promise.resolve();
+    let sent: Promise<unknown> = Promise.resolve();
     const link = new PeerLink({
       clock: this.context.clock,
       polite: this.context.userId < peerId,
       createPeerConnection: () => create({ iceServers: this.options.iceServers ?? [] }),
       // One call at a time, so the peer gets offer, answer and candidates in the order they were made.
       signal: (type: SignalType, payload: unknown) => {
-        sent = sent.then(() =>
-          this.context.transport
-            .invoke('signal', { conversation_id: conversationId, to: peerId, type, payload })
-            .then(
-              () => undefined,
-              () => undefined, // a lost signal: the link does not open, Realtime carries on
-            ),
-        );
+        sent = sent
+          .then(() =>
+            this.context.transport.invoke('signal', {
+              conversation_id: conversationId,
+              to: peerId,
+              type,
+              payload,
+            }),
+          )
+          .catch(() => undefined); // a lost signal: the link does not open, Realtime carries on
       },
       onPayload: (payload: PeerPayload) => this.receive(conversationId, peerId, payload),
       onOpenChange: (open) => {
