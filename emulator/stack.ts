@@ -14,6 +14,7 @@ import { startGateway } from './gateway.ts';
 import { type Keys, loadKeys } from './keys.ts';
 import { createLogger, type Logger, quietLogger } from './log.ts';
 import { startBackgroundWorkers } from './postgres/background-workers.ts';
+import type { ShutdownMode } from './postgres/cluster.ts';
 import { type Database, openDatabase } from './postgres/database.ts';
 import { type RealtimeLimits, type RealtimeService, startRealtime } from './realtime/index.ts';
 import { type RestService, startRest } from './rest/service.ts';
@@ -66,13 +67,39 @@ export interface Stack {
   readonly dataDir: string | undefined;
   readonly keys: Keys;
   readonly database: Database;
+  /** The Realtime service running now (a new one after `faults.restartRealtime()`). */
   readonly realtime: RealtimeService;
   readonly functionNames: string[];
+  /** Faults for tests to inject: what a restart or crash on the platform would do to clients. */
+  readonly faults: StackFaults;
   /** Processes the stack runs (PostgreSQL, Deno), for supervision and tests. */
   processIds(): number[];
   /** Signs up a fresh user and returns a supabase-js client signed in as them. */
   createUser(options?: { email?: string; password?: string; displayName?: string }): Promise<TestUser>;
   stop(): Promise<void>;
+}
+
+export interface StackFaults {
+  /**
+   * Restarts PostgreSQL on the same data, `fast` (default) or `immediate` as `pg_ctl stop -m`
+   * names them; resolves once it accepts connections again. Only for a cluster of the stack's own.
+   */
+  restartPostgres(mode?: ShutdownMode): Promise<void>;
+  /**
+   * Stops the Realtime service and starts a new one, as a deploy (`graceful`: every socket closed
+   * with 1001) or a crash (`crash`: cut without a close frame) of the platform's; clients must
+   * reconnect and rejoin. `whileDown` runs between the two (e.g. to commit what nobody streams).
+   * Resolves once the new one streams database broadcasts.
+   */
+  restartRealtime(options?: {
+    mode?: 'graceful' | 'crash';
+    whileDown?: () => Promise<unknown>;
+  }): Promise<void>;
+  /**
+   * Kills the Deno process of Edge Functions (SIGKILL), whatever it is doing; resolves once it has
+   * exited. Requests in flight are answered 500 WORKER_ERROR; a fresh process serves the next ones.
+   */
+  killFunctions(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -167,12 +194,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       log: log.child('rest'),
     });
     cleanups.push(() => rest.stop());
-    const realtime = await startRealtime({
-      keys,
-      dbUrl: database.realtimeUrl,
-      limits: options.realtime,
-      log: log.child('realtime'),
-    });
+    const startRealtimeService = () =>
+      startRealtime({
+        keys,
+        dbUrl: database.realtimeUrl,
+        limits: options.realtime,
+        log: log.child('realtime'),
+      });
+    let realtime = await startRealtimeService();
     cleanups.push(() => realtime.stop());
 
     let functions: FunctionsService | undefined;
@@ -204,7 +233,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         openPaths: ['/.well-known/jwks.json', '/health'],
       },
       { prefix: '/rest/v1', handle: rest.handle, requiresApiKey: true, bodyLimit: MiB },
-      { prefix: '/realtime/v1', handle: realtime.handle, requiresApiKey: true, bodyLimit: 8 * MiB },
+      {
+        prefix: '/realtime/v1',
+        handle: (request) => realtime.handle(request),
+        requiresApiKey: true,
+        bodyLimit: 8 * MiB,
+      },
       {
         prefix: '/functions/v1',
         ...(functions
@@ -218,7 +252,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
     ]);
 
-    gateway.setUpgrade('/realtime/v1/websocket', realtime.handleUpgrade);
+    gateway.setUpgrade('/realtime/v1/websocket', (req, socket, head) =>
+      realtime.handleUpgrade(req, socket, head),
+    );
 
     // pg_cron's jobs and pg_net's requests, where the database has our stand-ins of them.
     if (database.adminUrl) {
@@ -243,8 +279,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dataDir,
       keys,
       database,
-      realtime,
+      get realtime() {
+        return realtime;
+      },
       functionNames: functions?.names ?? [],
+      faults: {
+        restartPostgres: async (mode = 'fast') => {
+          if (!database.cluster) throw new Error("PostgreSQL is not the stack's own: it cannot restart it");
+          log.warn(`fault injected: PostgreSQL restarts (${mode} shutdown)`);
+          await database.cluster.restart(mode);
+        },
+        restartRealtime: async ({ mode = 'graceful', whileDown } = {}) => {
+          log.warn(`fault injected: Realtime restarts (${mode})`);
+          // Upgrades meanwhile are refused by the stopping service (503), as during a deploy.
+          await realtime.stop({ abrupt: mode === 'crash' });
+          try {
+            await whileDown?.();
+          } finally {
+            realtime = await startRealtimeService();
+          }
+          await realtime.whenStreaming();
+        },
+        killFunctions: async () => {
+          if (!functions) throw new Error('Edge Functions are disabled on this stack');
+          log.warn('fault injected: the Edge Functions process is killed');
+          await functions.kill();
+        },
+      },
       processIds: () =>
         [database.cluster?.pid, functions?.pid].filter((pid): pid is number => pid !== undefined),
       // Loaded on first use: supabase-js is for tests, `npm start` does not need it.

@@ -5,12 +5,13 @@
 // sign-ins, refreshes and user updates are rate limited per client address
 // (rate-limits.ts), which the gateway passes in X-Forwarded-For.
 
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import type { AuthRateLimits, ProjectConfig } from '../config.ts';
 import { type Handler, json, readJson } from '../http.ts';
 import type { Claims, Keys } from '../keys.ts';
 import type { Logger } from '../log.ts';
+import { restartSafePool } from '../postgres/connections.ts';
 import {
   API_VERSION,
   AuthError,
@@ -123,11 +124,12 @@ function userJson(user: store.UserRow, identities: store.IdentityRow[]) {
 
 export function startAuth(deps: AuthDeps): AuthService {
   const { keys, config, log } = deps;
-  const pool = new pg.Pool({ connectionString: deps.dbUrl, max: 5 });
+  const pool = restartSafePool({ connectionString: deps.dbUrl, max: 5 }, (error) =>
+    log.warn(`idle auth connection failed: ${error.message}`),
+  );
   const passwords = createPasswordHasher();
   const rateLimiter = createAuthRateLimiter(deps.rateLimits ?? config.rate_limit);
   let dummyHash: Promise<string> | undefined;
-  pool.on('error', (error) => log.warn(`idle auth connection failed: ${error.message}`));
 
   /** Counts the request against its address's bucket, as GoTrue does; 429 past the limit. */
   const limit = (request: Request, action: RateLimitedAction) => {

@@ -24,6 +24,8 @@ export interface FunctionsService {
   readonly names: string[];
   /** The Deno process id while it runs. */
   readonly pid: number | undefined;
+  /** Kills Deno (SIGKILL) and resolves once it has exited; the next request starts a new one. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -73,16 +75,6 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
   const manifest = Object.fromEntries(deps.functions.map((fn) => [fn.name, fn.entrypoint]));
   const registry = npmRegistry();
 
-  let port = 0;
-  let child: ChildProcess | undefined;
-  let stopping = false;
-  let markReady: (() => void) | undefined;
-  let failStart: ((error: Error) => void) | undefined;
-  const ready = new Promise<void>((resolve, reject) => {
-    markReady = resolve;
-    failStart = reject;
-  });
-
   const args = [
     'run',
     '--allow-net',
@@ -95,45 +87,84 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
     ...(deps.watch ? [`--watch=${path.join(projectDir, 'functions')}`, '--no-clear-screen'] : []),
     path.join(projectDir, 'emulator', 'functions', 'host.ts'),
   ];
-  child = spawn(denoBinary(projectDir), args, {
-    cwd: projectDir,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      ...deps.secrets,
-      ...deps.env,
-      EMULATOR_FUNCTIONS: JSON.stringify(manifest),
-      ...(registry ? { NPM_CONFIG_REGISTRY: registry } : {}),
-      NO_COLOR: '1',
-    },
-  });
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-    const readyPort = /^\{"ready":(\d+)\}$/.exec(line)?.[1];
-    if (readyPort) {
-      port = Number(readyPort);
-      markReady?.();
-      return;
-    }
-    log.info(line);
-  });
-  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
-    if (/^(Download|Watcher|Restarting)/.test(line)) log.info(line);
-    else log.warn(line);
-  });
-  child.once('exit', (code, signal) => {
-    if (!stopping) {
-      const reason = `Deno exited (${signal ?? `code ${code}`})`;
-      log.error(`${reason}; Edge Functions are unavailable`);
-      failStart?.(new Error(reason));
-    }
-    port = 0;
-  });
 
-  const timeout = setTimeout(() => failStart?.(new Error('Deno did not start within 120 s')), 120_000);
+  interface Host {
+    child: ChildProcess;
+    /** Resolves with Deno's port once it serves; rejects if it exits or hangs first. */
+    ready: Promise<number>;
+    port: number;
+  }
+  let host: Host | undefined;
+  let stopping = false;
+
+  // One Deno process at a time. When it dies unexpectedly (a crash, a kill), it is
+  // replaced, as the platform boots a fresh worker: at once if it had been serving,
+  // else (it failed to boot) on the next request.
+  const launch = (): Host => {
+    const child = spawn(denoBinary(projectDir), args, {
+      cwd: projectDir,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        ...deps.secrets,
+        ...deps.env,
+        EMULATOR_FUNCTIONS: JSON.stringify(manifest),
+        ...(registry ? { NPM_CONFIG_REGISTRY: registry } : {}),
+        NO_COLOR: '1',
+      },
+    });
+    let markReady: (port: number) => void = () => undefined;
+    let failStart: (error: Error) => void = () => undefined;
+    const current: Host = {
+      child,
+      port: 0,
+      ready: new Promise<number>((resolve, reject) => {
+        markReady = resolve;
+        failStart = reject;
+      }),
+    };
+    current.ready.catch(() => undefined); // a request, or start-up, awaits it
+    const timeout = setTimeout(() => failStart(new Error('Deno did not start within 120 s')), 120_000);
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const readyPort = /^\{"ready":(\d+)\}$/.exec(line)?.[1];
+      if (readyPort) {
+        current.port = Number(readyPort);
+        clearTimeout(timeout);
+        markReady(current.port);
+        return;
+      }
+      log.info(line);
+    });
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+      if (/^(Download|Watcher|Restarting)/.test(line)) log.info(line);
+      else log.warn(line);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timeout);
+      const served = current.port !== 0;
+      current.port = 0;
+      if (host === current) host = undefined;
+      if (stopping) return;
+      const reason = `Deno exited (${signal ?? `code ${code}`})`;
+      failStart(new Error(reason));
+      if (served) {
+        log.error(`${reason}; starting a new Deno process for Edge Functions`);
+        ensureHost();
+      } else {
+        log.error(`${reason} before serving; Edge Functions are unavailable until the next request`);
+      }
+    });
+    return current;
+  };
+  const ensureHost = (): Host => {
+    host ??= launch();
+    return host;
+  };
+
   log.info(
     `starting Deno for ${deps.functions.length} function(s): ${[...byName.keys()].join(', ') || 'none'}`,
   );
-  await ready.finally(() => clearTimeout(timeout));
+  await ensureHost().ready;
 
   const verify = async (authorization: string | undefined): Promise<Response | undefined> => {
     if (!authorization) return unauthorized('UNAUTHORIZED_NO_AUTH_HEADER', 'Missing authorization header');
@@ -155,6 +186,7 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
   const proxy = (
     req: http.IncomingMessage,
     body: Buffer,
+    port: number,
     target: string,
   ): Promise<NodeResponse & { response: http.IncomingMessage }> => {
     const headers: OutgoingHttpHeaders = {};
@@ -184,6 +216,7 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
   return {
     names: [...byName.keys()],
     get pid() {
+      const child = host?.child;
       return child?.exitCode === null && child.signalCode === null ? child.pid : undefined;
     },
     handleNode: async (req, body, url) => {
@@ -196,11 +229,24 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
         const denied = await verify(req.headers.authorization);
         if (denied) return denied;
       }
-      if (!port) {
+      let port: number;
+      try {
+        port = await ensureHost().ready;
+      } catch {
         return json({ code: 'BOOT_ERROR', message: 'Function failed to start (please check logs)' }, 503);
       }
       const proxyOut = serviceIn === undefined ? undefined : wallClock();
-      const answer = await proxy(req, body, `${rest}${url.search}`);
+      let answer: Awaited<ReturnType<typeof proxy>>;
+      try {
+        answer = await proxy(req, body, port, `${rest}${url.search}`);
+      } catch (error) {
+        // Deno went away with the request (crashed, killed): the platform's answer for a worker that died.
+        log.warn(`${name}: no answer from Deno (${(error as Error).message})`);
+        return json(
+          { code: 'WORKER_ERROR', message: 'Function exited due to an error (please check logs)' },
+          500,
+        );
+      }
       if (serviceIn !== undefined) {
         const inDeno = answer.response.headers[TRACE_HEADER];
         answer.headers = {
@@ -210,13 +256,21 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
       }
       return answer;
     },
+    kill: async () => {
+      const child = host?.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
+    },
     stop: async () => {
       stopping = true;
       agent.destroy();
+      const child = host?.child;
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.stdin?.end();
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 5000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       child.kill('SIGTERM');
       await exited;
       clearTimeout(timer);

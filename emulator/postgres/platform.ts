@@ -5,8 +5,9 @@
 
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from '../log.ts';
+import { restartSafeClient } from './connections.ts';
 
 /** Which stand-in file installs what, and how to tell it is already there. */
 const STAND_IN: { file: string; present: string }[] = [
@@ -22,7 +23,7 @@ const STAND_IN: { file: string; present: string }[] = [
 ];
 
 export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
+  const client = restartSafeClient({ connectionString: url });
   await client.connect();
   try {
     return await work(client);

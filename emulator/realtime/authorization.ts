@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Claims } from '../keys.ts';
 import type { Logger } from '../log.ts';
+import { restartSafePool } from '../postgres/connections.ts';
 
 export interface Permission {
   /** null: not checked yet. */
@@ -103,17 +104,19 @@ const PROBE_VALUES = (id: string, topic: string) =>
 
 export function createAuthorizer(options: { url: string; log: Logger; maxConnections?: number }): Authorizer {
   const { log } = options;
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.maxConnections ?? 10,
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 30_000,
-    application_name: 'realtime_authorization',
-  });
   let stopped = false;
-  pool.on('error', (error) => {
-    if (!stopped) log.warn(`an idle authorization connection failed: ${error.message}`);
-  });
+  const pool = restartSafePool(
+    {
+      connectionString: options.url,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'realtime_authorization',
+    },
+    (error) => {
+      if (!stopped) log.warn(`an idle authorization connection failed: ${error.message}`);
+    },
+  );
 
   async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();

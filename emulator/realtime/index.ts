@@ -63,7 +63,11 @@ export interface RealtimeService {
   /** Resolves once database broadcasts stream (immediately if they are switched off). */
   whenStreaming(): Promise<void>;
   stats(): RealtimeStats;
-  stop(): Promise<void>;
+  /**
+   * Closes every socket (1001, as a deploy of the platform's Realtime does) and stops; `abrupt`
+   * cuts them without a close frame instead, as a crash would.
+   */
+  stop(options?: { abrupt?: boolean }): Promise<void>;
 }
 
 /** Refuses a WebSocket upgrade with the gateway's JSON envelope (the platform answers with no body). */
@@ -251,8 +255,9 @@ export async function startRealtime(deps: RealtimeDeps): Promise<RealtimeService
         replication: replication?.stats(),
       };
     },
-    stop: async () => {
+    stop: async (options = {}) => {
       stopping = true;
+      if (options.abrupt) for (const ws of wss.clients) ws.terminate();
       for (const connection of [...connections]) connection.close(1001, 'server shutting down');
       // Give clients a moment to see the close frame, then cut whatever is left.
       for (let waited = 0; wss.clients.size > 0 && waited < 1000; waited += 50) {

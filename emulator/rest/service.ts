@@ -3,11 +3,11 @@
 // result shaped as PostgREST shapes it, errors with PostgREST's codes.
 // Table routes are not emulated (501).
 
-import pg from 'pg';
 import type { ProjectConfig } from '../config.ts';
 import { type Handler, HttpError, json, readJson } from '../http.ts';
 import type { Claims, Keys } from '../keys.ts';
 import type { Logger } from '../log.ts';
+import { restartSafePool } from '../postgres/connections.ts';
 import { chooseOverload, findFunctions, type RpcFunction } from './catalog.ts';
 import { fromPgError, restError } from './errors.ts';
 
@@ -37,8 +37,9 @@ const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 export function startRest(deps: RestDeps): RestService {
   const { keys, config, log } = deps;
-  const pool = new pg.Pool({ connectionString: deps.dbUrl, max: 10 });
-  pool.on('error', (error) => log.warn(`idle rest connection failed: ${error.message}`));
+  const pool = restartSafePool({ connectionString: deps.dbUrl, max: 10 }, (error) =>
+    log.warn(`idle rest connection failed: ${error.message}`),
+  );
   // Per-role settings (statement_timeout…) that PostgREST applies after switching role.
   let roleSettings: Promise<Map<string, [string, string][]>> | undefined;
 
@@ -136,7 +137,11 @@ export function startRest(deps: RestDeps): RestService {
     const args = await readArgs(request);
     const argNames = Object.keys(args);
     const readOnly = request.method === 'GET' || request.method === 'HEAD';
-    roleSettings ??= loadRoleSettings();
+    // Not kept when it fails (the database restarting): the next request asks again.
+    roleSettings ??= loadRoleSettings().catch((error: unknown) => {
+      roleSettings = undefined;
+      throw error;
+    });
     const settings = (await roleSettings).get(role) ?? [];
 
     const db = await pool.connect();

@@ -20,8 +20,35 @@ export function database(): postgres.Sql {
       prepare: true,
       onnotice: () => {},
     });
+    survivingWritesAfterClose();
   }
   return pool;
+}
+
+let guarded = false;
+
+/**
+ * postgres.js (3.4.9, the latest) can write to a connection the server has just closed: when a
+ * transaction's connection ends mid-way (57P01 as PostgreSQL restarts, a terminated backend),
+ * begin() still sends its ROLLBACK, and that deferred write finds no socket and throws from a
+ * timer, an uncaught TypeError that would end the worker with every request in it
+ * (porsager/postgres#1208). The transaction has already failed with CONNECTION_CLOSED by then;
+ * only that connection is lost (it never flushes a write again), so the error stops here and
+ * the pool is replaced. Any other uncaught error still ends the worker.
+ */
+function survivingWritesAfterClose() {
+  if (guarded) return;
+  guarded = true;
+  globalThis.addEventListener('error', (event: ErrorEvent) => {
+    const stack = event.error instanceof TypeError ? (event.error.stack ?? '') : '';
+    if (!/\bnextWrite\b[^\n]*\/postgres\//.test(stack)) return;
+    event.preventDefault();
+    const broken = pool;
+    pool = undefined;
+    console.warn('a database connection closed mid-transaction; replacing the connection pool');
+    // Queries still running on its other connections get a moment to finish.
+    broken?.end({ timeout: 5 }).catch(() => {});
+  });
 }
 
 export function asCaller<T>(caller: Caller, work: (sql: Sql) => Promise<T>): Promise<T> {
