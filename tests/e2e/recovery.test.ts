@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../emulator/log.ts';
 import { type Stack, startStack } from '../../emulator/stack.ts';
 import type { TestUser } from '../../emulator/testing.ts';
@@ -119,33 +119,50 @@ describe('recovery from faults, on a stack of its own', { tags: ['emulator-only'
     }, 'database broadcasts to stream again');
 
   /**
-   * Starts a send that blocks inside its transaction in Deno: Alice's insert waits for a lock
-   * held here. Resolves once the database shows it waiting; `release()` lets it go on.
+   * Starts a send that blocks inside its transaction in Deno (Alice's insert waits for a lock
+   * held here) and, with `alsoRpc`, Bob's history read through REST, which waits inside its own
+   * transaction too. Resolves once the database shows them all waiting; `release()` lets them go.
    */
-  async function sendBlockedInTransaction(body: string) {
+  const releases = new Set<() => Promise<void>>();
+  afterEach(async () => {
+    for (const release of [...releases]) await release();
+  });
+
+  async function blockedOnMessages(body: string, options: { alsoRpc?: boolean } = {}) {
     const holder = await admin.connect();
     holder.on('error', () => undefined); // a PostgreSQL restart ends this session too
     await holder.query('begin');
     await holder.query('lock table public.messages in access exclusive mode');
+    const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
     const clientId = randomUUID();
     const answer = send(body, clientId);
     answer.catch(() => undefined); // awaited by the test
+    // Promise.resolve sends it now (the builder is lazy).
+    const rpc = options.alsoRpc
+      ? Promise.resolve(
+          bob.client
+            .rpc('get_messages', { conversation_id: conversationId })
+            .abortSignal(AbortSignal.timeout(REQUEST_LIMIT_MS)),
+        )
+      : undefined;
+    // Deno's connections are postgres.js's (its application_name); any other waiter is REST's.
     await waitFor(async () => {
-      const { rows } = await admin.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity
+      const { rows } = await admin.query<{ deno: number; others: number }>(
+        `select count(*) filter (where application_name = 'postgres.js')::int as deno,
+                count(*) filter (where application_name <> 'postgres.js')::int as others
+           from pg_stat_activity
           where wait_event_type = 'Lock' and pid <> $1 and backend_type = 'client backend'`,
-        [(await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid],
+        [holderPid],
       );
-      return rows[0]?.n ? true : undefined;
-    }, 'the send to wait for the lock');
-    return {
-      clientId,
-      answer,
-      release: async () => {
-        await holder.query('rollback').catch(() => undefined);
-        holder.release(true);
-      },
+      return rows[0]?.deno === 1 && rows[0].others === (rpc ? 1 : 0) ? true : undefined;
+    }, 'the requests to wait for the lock');
+    const release = async () => {
+      if (!releases.delete(release)) return;
+      await holder.query('rollback').catch(() => undefined);
+      holder.release(true);
     };
+    releases.add(release);
+    return { clientId, answer, rpc, release };
   }
 
   it.each(['fast', 'immediate'] as const)(
@@ -155,7 +172,7 @@ describe('recovery from faults, on a stack of its own', { tags: ['emulator-only'
       const denoPid = stack.processIds().at(-1);
       const sessions = stack.realtime.stats().replication?.sessions ?? 0;
 
-      const inFlight = await sendBlockedInTransaction('in flight during the restart');
+      const inFlight = await blockedOnMessages('in flight during the restart', { alsoRpc: true });
       await stack.faults.restartPostgres(mode);
       await inFlight.release();
       const cut = await inFlight.answer;
@@ -163,6 +180,10 @@ describe('recovery from faults, on a stack of its own', { tags: ['emulator-only'
       // functions map postgres.js's connection errors as if they were SQLSTATEs.)
       expect(cut.status).toBeGreaterThanOrEqual(400);
       expect(cut.body).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+      // REST lost its checked-out connection mid-transaction: an error, and the emulator lives on.
+      const read = await inFlight.rpc;
+      expect(read?.error).toMatchObject({ message: expect.any(String) });
+      expect(read?.status).toBeGreaterThanOrEqual(500);
       // The functions process survived the driver losing its connection mid-transaction.
       expect(stack.processIds().at(-1)).toBe(denoPid);
 
@@ -207,7 +228,7 @@ describe('recovery from faults, on a stack of its own', { tags: ['emulator-only'
     await received(await sendOk('before the kill'));
     const denoPid = stack.processIds().at(-1);
 
-    const inFlight = await sendBlockedInTransaction('in flight during the kill');
+    const inFlight = await blockedOnMessages('in flight during the kill');
     await stack.faults.killFunctions();
     const cut = await inFlight.answer;
     await inFlight.release();
