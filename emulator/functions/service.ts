@@ -90,8 +90,9 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
 
   interface Host {
     child: ChildProcess;
-    /** Resolves with Deno's port once it serves; rejects if it exits or hangs first. */
-    ready: Promise<number>;
+    /** Resolves once Deno serves; rejects if it exits or hangs first. */
+    ready: Promise<void>;
+    /** Where it serves now (0 once it exited). */
     port: number;
   }
   let host: Host | undefined;
@@ -113,12 +114,12 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
         NO_COLOR: '1',
       },
     });
-    let markReady: (port: number) => void = () => undefined;
+    let markReady: () => void = () => undefined;
     let failStart: (error: Error) => void = () => undefined;
     const current: Host = {
       child,
       port: 0,
-      ready: new Promise<number>((resolve, reject) => {
+      ready: new Promise<void>((resolve, reject) => {
         markReady = resolve;
         failStart = reject;
       }),
@@ -130,7 +131,7 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
       if (readyPort) {
         current.port = Number(readyPort);
         clearTimeout(timeout);
-        markReady(current.port);
+        markReady();
         return;
       }
       log.info(line);
@@ -231,7 +232,9 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
       }
       let port: number;
       try {
-        port = await ensureHost().ready;
+        const current = ensureHost();
+        await current.ready;
+        port = current.port; // with --watch, Deno's program restarts on a new port
       } catch {
         return json({ code: 'BOOT_ERROR', message: 'Function failed to start (please check logs)' }, 503);
       }
