@@ -9,23 +9,9 @@ import { randomUUID } from 'node:crypto';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../../emulator/log.ts';
 import { type Stack, startStack } from '../../emulator/stack.ts';
 import type { TestUser } from '../../emulator/testing.ts';
 import { type BroadcastMessage, inbox, type StatusLog, subscribed, waitFor } from './realtime-support.ts';
-
-/** Keeps every log line; prints none (the faults make errors on purpose). */
-function recordingLogger(lines: string[], service = 'emulator'): Logger {
-  const write = (level: string) => (message: string) => {
-    lines.push(`${level} [${service}] ${message}`);
-  };
-  return {
-    info: write('info'),
-    warn: write('warn'),
-    error: write('error'),
-    child: (name) => recordingLogger(lines, name),
-  };
-}
 
 interface Message {
   id: string;
@@ -38,18 +24,13 @@ interface Message {
 const REQUEST_LIMIT_MS = 30_000;
 
 describe('recovery from faults, on a stack of its own', { tags: ['emulator-only'] }, () => {
-  const lines: string[] = [];
   let stack: Stack;
   let admin: pg.Pool;
   const clients: SupabaseClient[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({
-      port: 0,
-      dbPort: 0,
-      authRateLimits: false,
-      log: recordingLogger(lines),
-    });
+    // Quiet: the faults make the services log errors on purpose.
+    stack = await startStack({ port: 0, dbPort: 0, authRateLimits: false, quiet: true });
     admin = new pg.Pool({ connectionString: stack.dbAdminUrl ?? stack.dbUrl, max: 2 });
     admin.on('error', () => undefined); // idle connections end with each PostgreSQL restart
   });
@@ -118,16 +99,17 @@ describe('recovery from faults, on a stack of its own', { tags: ['emulator-only'
       return replication?.streaming && replication.sessions > sessionsBefore ? true : undefined;
     }, 'database broadcasts to stream again');
 
-  /**
-   * Starts a send that blocks inside its transaction in Deno (Alice's insert waits for a lock
-   * held here) and, with `alsoRpc`, Bob's history read through REST, which waits inside its own
-   * transaction too. Resolves once the database shows them all waiting; `release()` lets them go.
-   */
+  // Locks still held when a test fails are let go.
   const releases = new Set<() => Promise<void>>();
   afterEach(async () => {
     for (const release of [...releases]) await release();
   });
 
+  /**
+   * Starts a send that blocks inside its transaction in Deno (Alice's insert waits for a lock
+   * held here) and, with `alsoRpc`, Bob's history read through REST, which waits inside its own
+   * transaction too. Resolves once the database shows them all waiting; `release()` lets them go.
+   */
   async function blockedOnMessages(body: string, options: { alsoRpc?: boolean } = {}) {
     const holder = await admin.connect();
     holder.on('error', () => undefined); // a PostgreSQL restart ends this session too
@@ -169,7 +151,7 @@ describe('recovery from faults, on a stack of its own', { tags: ['emulator-only'
     'after a PostgreSQL %s restart with a send in flight, that send is refused and the next is stored and broadcast',
     async (mode) => {
       await received(await sendOk('before the restart'));
-      const denoPid = stack.processIds().at(-1);
+      const denoPid = stack.processIds().at(-1); // PostgreSQL's, then Deno's
       const sessions = stack.realtime.stats().replication?.sessions ?? 0;
 
       const inFlight = await blockedOnMessages('in flight during the restart', { alsoRpc: true });
@@ -226,7 +208,7 @@ describe('recovery from faults, on a stack of its own', { tags: ['emulator-only'
 
   it('a send in flight when the functions process is killed is answered 500 WORKER_ERROR; a new process serves the next', async () => {
     await received(await sendOk('before the kill'));
-    const denoPid = stack.processIds().at(-1);
+    const denoPid = stack.processIds().at(-1); // PostgreSQL's, then Deno's
 
     const inFlight = await blockedOnMessages('in flight during the kill');
     await stack.faults.killFunctions();
