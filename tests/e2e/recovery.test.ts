@@ -29,7 +29,7 @@ describe('recovery from faults, on a stack of its own', { tags: ['emulator-only'
   const clients: SupabaseClient[] = [];
 
   beforeAll(async () => {
-    // Quiet: the faults make the services log errors on purpose.
+    // Quiet keeps warnings and errors: the faults cause some on purpose, and they explain a failure.
     stack = await startStack({ port: 0, dbPort: 0, authRateLimits: false, quiet: true });
     admin = new pg.Pool({ connectionString: stack.dbAdminUrl ?? stack.dbUrl, max: 2 });
     admin.on('error', () => undefined); // idle connections end with each PostgreSQL restart
