@@ -125,7 +125,10 @@ export async function startFunctions(deps: FunctionsDeps): Promise<FunctionsServ
       }),
     };
     current.ready.catch(() => undefined); // a request, or start-up, awaits it
-    const timeout = setTimeout(() => failStart(new Error('Deno did not start within 120 s')), 120_000);
+    const timeout = setTimeout(() => {
+      failStart(new Error('Deno did not start within 120 s'));
+      child.kill('SIGKILL'); // so that the next request tries a new one
+    }, 120_000);
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const readyPort = /^\{"ready":(\d+)\}$/.exec(line)?.[1];
       if (readyPort) {
