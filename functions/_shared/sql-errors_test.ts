@@ -47,4 +47,7 @@ Deno.test('unknown failures are not dressed up as client errors', () => {
   assert.equal(apiErrorFromSql({ code: 'P0002', message: 'no data found' }), undefined);
   assert.equal(apiErrorFromSql(new Error('socket closed')), undefined);
   assert.equal(apiErrorFromSql({ code: 'PGRST', message: 'not json' }), undefined);
+  // postgres.js's own errors when the server ends a connection: not a client error to give up on.
+  assert.equal(apiErrorFromSql({ code: 'CONNECTION_CLOSED', message: 'write CONNECTION_CLOSED' }), undefined);
+  assert.equal(apiErrorFromSql({ code: 'CONNECTION_DESTROYED', message: 'destroyed' }), undefined);
 });
