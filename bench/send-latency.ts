@@ -38,7 +38,6 @@
 //                                                      process (last rate) and of Deno (whole run)
 // Options also come from the environment: BENCH_RATES, BENCH_DURATION, …
 
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -49,7 +48,7 @@ import WebSocket from 'ws';
 import { quietLogger } from '../emulator/log.ts';
 import { embeddedBinDir, SUPERUSER, startCluster } from '../emulator/postgres/cluster.ts';
 import { startReplication } from '../emulator/realtime/replication.ts';
-import { freePort, PROJECT_DIR } from '../emulator/stack.ts';
+import { freePort } from '../emulator/stack.ts';
 import { createUser, type TestUser } from '../emulator/testing.ts';
 import { RELAY_SCHEMA } from './baselines/ws-relay.ts';
 import {
@@ -66,6 +65,7 @@ import {
   table,
   writeResults,
 } from './lib.ts';
+import { forkServer, inBatches, stopServer } from './load.ts';
 import { summarizeCpuProfile, summarizeV8Log } from './profiles.ts';
 import type { StackServerCommand, StackServerInfo } from './stack-server.ts';
 
@@ -196,54 +196,6 @@ interface Target {
   profileStart?(): Promise<void>;
   profileStop?(): Promise<string[]>;
   stop(): Promise<void>;
-}
-
-function forkServer<Ready>(
-  file: string,
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; ready: Ready }> {
-  const child = fork(path.join(PROJECT_DIR, file), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) =>
-      reject(new Error(`${file} exited (code ${code}) before it was ready`));
-    child.once('exit', onExit);
-    child.on('message', (message: { ready?: Ready }) => {
-      if (message.ready) {
-        child.off('exit', onExit);
-        resolve({ child, ready: message.ready });
-      }
-    });
-  });
-}
-
-function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.send({ cmd: 'stop' });
-  });
-}
-
-/** Runs `work` over `items` with at most `limit` at a time. */
-async function inBatches<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>) {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 async function setUpStack(deliveries: Deliveries): Promise<Target> {
