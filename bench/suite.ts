@@ -24,6 +24,7 @@
 //   npm run bench                              a few minutes
 //   npm run bench -- --quick                   one rate, 5 s phases, 2,000 messages to catch up
 //   npm run bench -- --find-max                also the highest sustained rates (a few minutes more)
+//   npm run bench -- --only catch-up,idle      some of: rates, polling, group, idle, catch-up, find-max
 //   npm run bench -- --rates 250,500,1000 --duration 20 --catch-up 10000 --note "idle machine"
 //   npm run bench -- --report [--from file]    redraw bench.md and bench.svg from a results JSON
 //   npm run bench -- --publish [--from file]   …and copy them to docs/bench/ and into README.md
@@ -79,8 +80,13 @@ const GROUP_RATE = numberOption('group-rate', 20);
 const GROUP_DURATION = numberOption('group-duration', QUICK ? 5 : 10);
 const POLL_EVERY_MS = numberOption('poll-every', 3) * 1000;
 const CATCH_UP = numberOption('catch-up', QUICK ? 2000 : 10000);
+const CATCH_UP_BATCH = 20;
 const IDLE_SECONDS = numberOption('idle', QUICK ? 6 : 9);
-const FIND_MAX = flag('find-max');
+const SCENARIOS = new Set([
+  ...option('only', 'rates,polling,group,idle,catch-up').split(','),
+  ...(flag('find-max') ? ['find-max'] : []),
+]);
+const FIND_MAX = SCENARIOS.has('find-max');
 const FIND_MAX_START = numberOption('find-max-start', 250);
 const FIND_MAX_LIMIT = numberOption('find-max-limit', 16000);
 const FIND_MAX_DURATION = numberOption('find-max-duration', 5);
@@ -437,16 +443,17 @@ async function catchUp(world: StackWorld): Promise<CatchUp> {
   );
   const cursor = Number(rows[0]?.last_change ?? 0);
 
-  // Written with send_message as the writer, 500 to a transaction: through send-message
+  // Written with send_message as the writer, 20 to a transaction: through send-message
   // one conversation takes its sends one after another (a row lock), which would make
-  // this step, not the catch-up, the long part.
+  // this step, not the catch-up, the long part. (Many more to a transaction slow down:
+  // each send updates the conversation's row again.)
   progress(`catch-up: the reader is offline; ${CATCH_UP} messages arrive`);
   const sendStart = now();
   const tag = `catchup${tags++}`;
   const writing = await world.admin.connect();
   try {
     const claims = JSON.stringify({ sub: writer.id, role: 'authenticated' });
-    for (let from = 0; from < CATCH_UP; from += 500) {
+    for (let from = 0; from < CATCH_UP; from += CATCH_UP_BATCH) {
       await writing.query('begin');
       await writing.query(
         `select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)`,
@@ -454,7 +461,7 @@ async function catchUp(world: StackWorld): Promise<CatchUp> {
       );
       await writing.query(
         `select public.send_message($1, $2 || i, 'catch-up ' || i) from generate_series($3::int, $4::int) i`,
-        [room.id, `${tag}-`, from, Math.min(CATCH_UP, from + 500) - 1],
+        [room.id, `${tag}-`, from, Math.min(CATCH_UP, from + CATCH_UP_BATCH) - 1],
       );
       await writing.query('commit');
     }
@@ -579,51 +586,62 @@ try {
   progress('warming up');
   await run({ target: ours, scenario: 'rate', rate: 200, seconds: WARMUP, load: pairLoad });
   await run({ target: floor, scenario: 'rate', rate: 200, seconds: WARMUP, load: pairLoad });
-  for (const rate of RATES) {
+  for (const rate of SCENARIOS.has('rates') ? RATES : []) {
     phases.push(await run({ target: ours, scenario: 'rate', rate, seconds: DURATION, load: pairLoad }));
     phases.push(await run({ target: floor, scenario: 'rate', rate, seconds: DURATION, load: pairLoad }));
   }
-  progress(`3 s polling at ${RATES[0]} msg/s (${USERS} clients)`);
-  phases.push(await pollingPhase(stack, RATES[0] as number));
-  progress(`group fan-out: ${GROUP} members online, ${GROUP_RATE} msg/s`);
-  phases.push(
-    await run({
-      target: ours,
-      scenario: 'group',
-      rate: GROUP_RATE,
-      seconds: GROUP_DURATION,
-      load: groupLoad,
-      clients: GROUP,
-    }),
-  );
-  progress('receiving with nothing sent: polling, then sockets alone');
-  receiveCostResult = await receiveCost(stack);
-  if (CATCH_UP > 0) catchUpResult = await catchUp(stack);
+  if (SCENARIOS.has('polling')) {
+    progress(`3 s polling at ${RATES[0]} msg/s (${USERS} clients)`);
+    phases.push(await pollingPhase(stack, RATES[0] as number));
+  }
+  if (SCENARIOS.has('group')) {
+    progress(`group fan-out: ${GROUP} members online, ${GROUP_RATE} msg/s`);
+    phases.push(
+      await run({
+        target: ours,
+        scenario: 'group',
+        rate: GROUP_RATE,
+        seconds: GROUP_DURATION,
+        load: groupLoad,
+        clients: GROUP,
+      }),
+    );
+  }
+  if (SCENARIOS.has('idle')) {
+    progress('receiving with nothing sent: polling, then sockets alone');
+    receiveCostResult = await receiveCost(stack);
+  }
+  if (SCENARIOS.has('catch-up') && CATCH_UP > 0) catchUpResult = await catchUp(stack);
   if (FIND_MAX) for (const target of [ours, floor]) findMaxes.push(await findMax(target));
 } finally {
   await Promise.all(floorPools.map((pool) => pool.end()));
   await stack.stop();
 }
 
-const relayWorld = await startRelayWorld(layout, router);
+const relayWorld = ['rates', 'group', 'find-max'].some((scenario) => SCENARIOS.has(scenario))
+  ? await startRelayWorld(layout, router)
+  : undefined;
 try {
-  const relay = relayTarget(relayWorld);
-  await run({ target: relay, scenario: 'rate', rate: 200, seconds: WARMUP, load: pairLoad });
-  for (const rate of RATES)
-    phases.push(await run({ target: relay, scenario: 'rate', rate, seconds: DURATION, load: pairLoad }));
-  phases.push(
-    await run({
-      target: relay,
-      scenario: 'group',
-      rate: GROUP_RATE,
-      seconds: GROUP_DURATION,
-      load: groupLoad,
-      clients: GROUP,
-    }),
-  );
-  if (FIND_MAX) findMaxes.push(await findMax(relay));
+  const relay = relayWorld && relayTarget(relayWorld);
+  if (relay) await run({ target: relay, scenario: 'rate', rate: 200, seconds: WARMUP, load: pairLoad });
+  for (const rate of relay && SCENARIOS.has('rates') ? RATES : [])
+    phases.push(
+      await run({ target: relay as Target, scenario: 'rate', rate, seconds: DURATION, load: pairLoad }),
+    );
+  if (relay && SCENARIOS.has('group'))
+    phases.push(
+      await run({
+        target: relay,
+        scenario: 'group',
+        rate: GROUP_RATE,
+        seconds: GROUP_DURATION,
+        load: groupLoad,
+        clients: GROUP,
+      }),
+    );
+  if (relay && FIND_MAX) findMaxes.push(await findMax(relay));
 } finally {
-  await relayWorld.stop();
+  await relayWorld?.stop();
 }
 
 render({
