@@ -185,6 +185,12 @@ export class Recording {
     while ((this.delivered < this.expected || this.answered < this.messages.length) && now() < deadline)
       await sleep(20);
   }
+
+  /** Waits until every send is answered (a backlog has cleared), or `maxMs` has passed. */
+  async settle(maxMs: number) {
+    const deadline = now() + maxMs;
+    while (this.answered < this.messages.length && now() < deadline) await sleep(50);
+  }
 }
 
 /** Routes receipts to the recording whose tag the key names; other keys are strays. */
