@@ -48,7 +48,7 @@ function panel(spec: Panel, offsetX: number): string {
       `<text x="${at}" y="${MARGIN.top + PLOT_H + 14}" font-size="10" text-anchor="middle">${tickLabel(tick)}</text>`,
     );
   }
-  for (const percent of [0, 25, 50, 75, 90, 99]) {
+  for (const percent of [0, 25, 50, 75, 90, 100]) {
     const at = y(percent).toFixed(1);
     parts.push(
       `<line x1="${MARGIN.left}" y1="${at}" x2="${MARGIN.left + PLOT_W}" y2="${at}" stroke="#e4e4e4"/>`,
@@ -58,14 +58,19 @@ function panel(spec: Panel, offsetX: number): string {
   parts.push(
     `<text x="${MARGIN.left + PLOT_W / 2}" y="${HEIGHT - 8}" font-size="10" text-anchor="middle">latency (log scale)</text>`,
   );
-  // The legend sits bottom right, where a distribution's line seldom is.
-  const legendX = MARGIN.left + PLOT_W - 150;
-  const legendY = MARGIN.top + PLOT_H - 8 - spec.series.length * 15;
-  spec.series.forEach((series, index) => {
-    if (series.cdf.length === 0) return;
+  const shown = spec.series.filter((series) => series.cdf.length > 0);
+  for (const series of shown) {
     const points = series.cdf.map((ms, i) => `${x(ms).toFixed(1)},${y(i + 1).toFixed(1)}`).join(' ');
+    parts.push(`<polyline points="${points}" fill="none" stroke="${series.color}" stroke-width="2"/>`);
+  }
+  // The legend sits bottom right, where a distribution's line seldom is, over a veil.
+  const legendX = MARGIN.left + PLOT_W - 160;
+  const legendY = MARGIN.top + PLOT_H - 10 - shown.length * 15;
+  parts.push(
+    `<rect x="${legendX - 4}" y="${legendY + 2}" width="162" height="${shown.length * 15 + 4}" fill="#fff" fill-opacity="0.85"/>`,
+  );
+  shown.forEach((series, index) => {
     parts.push(
-      `<polyline points="${points}" fill="none" stroke="${series.color}" stroke-width="2"/>`,
       `<rect x="${legendX}" y="${legendY + 8 + index * 15}" width="10" height="3" fill="${series.color}"/>`,
       `<text x="${legendX + 14}" y="${legendY + 12 + index * 15}" font-size="10">${xmlText(series.name)}</text>`,
     );
