@@ -84,7 +84,8 @@ export function latencyChart(panels: Panel[], caption: string): string {
   const width = WIDTH * panels.length;
   const height = HEIGHT + 22;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" role="img">`,
+    `<title>${xmlText(panels.map((spec) => spec.title).join('; '))}</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     ...panels.map((spec, index) => panel(spec, index * WIDTH)),
     `<text x="8" y="${height - 6}" font-size="10" fill="#555">${xmlText(caption)}</text>`,

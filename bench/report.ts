@@ -100,6 +100,8 @@ export interface SuiteResults {
   strays: number;
 }
 
+const quoted = (arg: string) => (/^[\w,./=-]+$/.test(arg) ? arg : JSON.stringify(arg));
+
 export function provenance(note: string): Omit<Provenance, 'loadavgAfter'> {
   const git = (...args: string[]) => {
     try {
@@ -112,7 +114,7 @@ export function provenance(note: string): Omit<Provenance, 'loadavgAfter'> {
     at: new Date().toISOString(),
     commit: git('rev-parse', '--short', 'HEAD') || 'unknown',
     dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
-    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).map(quoted).join(' ')}` : ''}`,
     machine: {
       cpu: os.cpus()[0]?.model ?? 'unknown',
       cpus: os.cpus().length,
@@ -222,7 +224,18 @@ function phaseRow(phase: Phase): string[] {
   ];
 }
 
-const mainPhases = (results: SuiteResults) => results.phases.filter((phase) => phase.scenario !== 'find-max');
+const ORDER: TargetName[] = ['ours', 'relay', 'floor', 'polling'];
+
+/** Rates first, then the group; by rate; ours, relay, floor, polling. */
+const mainPhases = (results: SuiteResults) =>
+  results.phases
+    .filter((phase) => phase.scenario !== 'find-max')
+    .sort(
+      (a, b) =>
+        (a.scenario === 'group' ? 1 : 0) - (b.scenario === 'group' ? 1 : 0) ||
+        a.rate - b.rate ||
+        ORDER.indexOf(a.target) - ORDER.indexOf(b.target),
+    );
 
 function findMaxRows(results: SuiteResults): string[][] {
   return results.findMax.map((f) => [

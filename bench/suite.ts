@@ -30,6 +30,7 @@
 //   npm run bench -- --publish [--from file]   …and copy them to docs/bench/ and into README.md
 // Options also come from the environment: BENCH_RATES, BENCH_DURATION, …
 
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -537,17 +538,25 @@ async function catchUp(world: StackWorld): Promise<CatchUp> {
 
 // ── output ──────────────────────────────────────────────────────────────────
 
-function render(results: SuiteResults) {
+/** The table on screen, bench.md and bench.svg (and bench.json after a run) from `results`. */
+function render(results: SuiteResults, ran: boolean) {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const json = path.join(RESULTS_DIR, 'bench.json');
-  if (path.resolve(FROM) !== json || !flag('report'))
-    writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  if (ran) writeFileSync(path.join(RESULTS_DIR, 'bench.json'), asJson(results));
   writeFileSync(path.join(RESULTS_DIR, 'bench.svg'), chart(results));
   writeFileSync(path.join(RESULTS_DIR, 'bench.md'), `${markdownReport(results, 'bench.svg')}\n`);
   console.log(`\n${textReport(results)}\n`);
-  console.log('written: bench/results/bench.json, bench.md, bench.svg');
+  console.log(`written: bench/results/${ran ? 'bench.json, ' : ''}bench.md, bench.svg`);
   if (flag('publish')) publish(results);
 }
+
+/** The results as JSON, times to the µs. */
+const asJson = (results: SuiteResults) =>
+  `${JSON.stringify(
+    results,
+    (_, value) =>
+      typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value,
+    2,
+  )}\n`;
 
 const BEGIN = '<!-- bench:begin (npm run bench -- --publish writes this block) -->';
 const END = '<!-- bench:end -->';
@@ -556,7 +565,12 @@ const END = '<!-- bench:end -->';
 function publish(results: SuiteResults) {
   const docs = path.join(PROJECT_DIR, 'docs', 'bench');
   mkdirSync(docs, { recursive: true });
-  writeFileSync(path.join(docs, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const file = path.join(docs, 'results.json');
+  writeFileSync(file, asJson(results));
+  // Committed, so in the layout the project's formatter keeps.
+  execFileSync(path.join(PROJECT_DIR, 'node_modules', '.bin', 'biome'), ['format', '--write', file], {
+    stdio: 'ignore',
+  });
   copyFileSync(path.join(RESULTS_DIR, 'bench.svg'), path.join(docs, 'latency.svg'));
   const readmePath = path.join(PROJECT_DIR, 'README.md');
   const readme = readFileSync(readmePath, 'utf8');
@@ -570,7 +584,7 @@ function publish(results: SuiteResults) {
 // ── main ────────────────────────────────────────────────────────────────────
 
 if (flag('report') || flag('publish')) {
-  render(JSON.parse(readFileSync(FROM, 'utf8')) as SuiteResults);
+  render(JSON.parse(readFileSync(FROM, 'utf8')) as SuiteResults, false);
   process.exit(0);
 }
 
@@ -650,33 +664,36 @@ try {
   await relayWorld?.stop();
 }
 
-render({
-  provenance: { ...origin, loadavgAfter: os.loadavg() },
-  options: {
-    rates: RATES,
-    duration: DURATION,
-    warmup: WARMUP,
-    users: USERS,
-    group: GROUP,
-    groupRate: GROUP_RATE,
-    groupDuration: GROUP_DURATION,
-    pollEveryMs: POLL_EVERY_MS,
-    catchUp: CATCH_UP,
-    findMax: FIND_MAX
-      ? {
-          start: FIND_MAX_START,
-          limit: FIND_MAX_LIMIT,
-          duration: FIND_MAX_DURATION,
-          bisect: FIND_MAX_BISECT,
-          p99BarMs: P99_BAR_MS,
-        }
-      : false,
+render(
+  {
+    provenance: { ...origin, loadavgAfter: os.loadavg() },
+    options: {
+      rates: RATES,
+      duration: DURATION,
+      warmup: WARMUP,
+      users: USERS,
+      group: GROUP,
+      groupRate: GROUP_RATE,
+      groupDuration: GROUP_DURATION,
+      pollEveryMs: POLL_EVERY_MS,
+      catchUp: CATCH_UP,
+      findMax: FIND_MAX
+        ? {
+            start: FIND_MAX_START,
+            limit: FIND_MAX_LIMIT,
+            duration: FIND_MAX_DURATION,
+            bisect: FIND_MAX_BISECT,
+            p99BarMs: P99_BAR_MS,
+          }
+        : false,
+    },
+    phases,
+    findMax: findMaxes,
+    catchUp: catchUpResult,
+    receiveCost: receiveCostResult,
+    strays: router.strays,
   },
-  phases,
-  findMax: findMaxes,
-  catchUp: catchUpResult,
-  receiveCost: receiveCostResult,
-  strays: router.strays,
-});
+  true,
+);
 progress('done');
 process.exit(0);
