@@ -50,7 +50,7 @@ import {
   option,
   RESULTS_DIR,
 } from './lib.ts';
-import { now, openLoop, outcome, type Recording, Router, sleep } from './load.ts';
+import { type Answer, now, openLoop, outcome, type Recording, Router, sleep } from './load.ts';
 import {
   type CatchUp,
   chart,
@@ -63,7 +63,7 @@ import {
   type TargetName,
   textReport,
 } from './report.ts';
-import { type RelayWorld, type Room, type StackWorld, startRelayWorld, startStackWorld } from './worlds.ts';
+import { type Room, type StackWorld, startRelayWorld, startStackWorld } from './worlds.ts';
 
 const QUICK = flag('quick');
 const list = (text: string) =>
@@ -121,14 +121,23 @@ const router = new Router();
 const phases: Phase[] = [];
 let tags = 0;
 
-function ourTarget(world: StackWorld): Target {
+/** The pieces of a world that a target sending as its users needs (the stack's or the relay's). */
+interface Senders<R> {
+  pairs: R[];
+  group: R;
+  send(sender: number, room: R, key: string, done: (answer: Answer) => void): void;
+  cpu(): CpuSources;
+}
+
+/** Sends as the world's users: ours through send-message, the relay's over its sockets. */
+function sendingTarget<R>(name: TargetName, world: Senders<R>): Target {
   const via =
-    (sender: number, room: Room): Fire =>
+    (sender: number, room: R): Fire =>
     (recording, index) =>
       world.send(sender, room, recording.key(index), (answer) => recording.answer(index, answer));
   return {
-    name: 'ours',
-    pair: (c, slot) => via(2 * c + slot, world.pairs[c] as Room),
+    name,
+    pair: (c, slot) => via(2 * c + slot, world.pairs[c] as R),
     group: (sender) => via(sender, world.group),
     cpu: world.cpu,
   };
@@ -151,19 +160,6 @@ function floorTarget(world: StackWorld): Target {
     },
     cpu: world.cpu,
     stop: () => pool.end(),
-  };
-}
-
-function relayTarget(world: RelayWorld): Target {
-  const via =
-    (sender: number, room: string): Fire =>
-    (recording, index) =>
-      world.send(sender, room, recording.key(index), (answer) => recording.answer(index, answer));
-  return {
-    name: 'relay',
-    pair: (c, slot) => via(2 * c + slot, world.pairs[c] as string),
-    group: (sender) => via(sender, world.group),
-    cpu: world.cpu,
   };
 }
 
@@ -334,7 +330,7 @@ async function pollingPhase(world: StackWorld, rate: number): Promise<Phase> {
   const polling = await startPollers(world);
   try {
     return await run({
-      target: { ...ourTarget(world), name: 'polling' },
+      target: sendingTarget('polling', world),
       scenario: 'rate',
       rate,
       seconds: DURATION,
@@ -600,7 +596,7 @@ progress(
 );
 
 const stack = await startStackWorld(layout, router);
-const ours = ourTarget(stack);
+const ours = sendingTarget('ours', stack);
 const floor = floorTarget(stack);
 try {
   progress('warming up');
@@ -642,7 +638,7 @@ const relayWorld = ['rates', 'group', 'find-max'].some((scenario) => SCENARIOS.h
   ? await startRelayWorld(layout, router)
   : undefined;
 try {
-  const relay = relayWorld && relayTarget(relayWorld);
+  const relay = relayWorld && sendingTarget('relay', relayWorld);
   if (relay) await run({ target: relay, scenario: 'rate', rate: 200, seconds: WARMUP, load: pairLoad });
   for (const rate of relay && SCENARIOS.has('rates') ? RATES : [])
     phases.push(
