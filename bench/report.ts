@@ -44,6 +44,8 @@ export interface Phase extends Outcome {
   /** CPU µs per message by process group, and in all. */
   cpuUsPerMessage: Record<string, number>;
   cpuUsPerMessageTotal: number;
+  /** The machine's 1-minute load average as the phase ended (other work on a shared machine shows here). */
+  loadavg?: number;
 }
 
 export interface FindMax {
@@ -202,6 +204,7 @@ const HEADERS = [
   'p99',
   'max',
   'CPU µs/msg',
+  'load',
 ];
 
 function phaseRow(phase: Phase): string[] {
@@ -221,6 +224,7 @@ function phaseRow(phase: Phase): string[] {
     ms(latency.p99),
     ms(latency.max),
     String(phase.cpuUsPerMessageTotal),
+    phase.loadavg === undefined ? '—' : phase.loadavg.toFixed(1),
   ];
 }
 

@@ -209,6 +209,7 @@ async function run(spec: Run): Promise<Phase> {
     ...outcome(recording),
     cpuUsPerMessage,
     cpuUsPerMessageTotal: Object.values(cpuUsPerMessage).reduce((sum, value) => sum + value, 0),
+    loadavg: os.loadavg()[0],
   };
   const latency = spec.scenario === 'group' ? phase.all : phase.latency;
   progress(
