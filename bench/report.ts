@@ -137,7 +137,8 @@ const find = (results: SuiteResults, target: TargetName, scenario: Phase['scenar
       phase.target === target && phase.scenario === scenario && (rate === undefined || phase.rate === rate),
   );
 
-const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(value < 10 ? 1 : 0)}×` : '—');
+const times = (value: number) =>
+  Number.isFinite(value) ? `${value.toFixed(value < 1 ? 2 : value < 10 ? 1 : 0)}×` : '—';
 
 /** The ratios the issue asks for, as lines of text. */
 export function ratios(results: SuiteResults): string[] {
@@ -180,7 +181,9 @@ export function ratios(results: SuiteResults): string[] {
     );
   const maxOf = (target: TargetName) => results.findMax.find((f) => f.target === target)?.max;
   const [maxOurs, maxRelay, maxFloor] = [maxOf('ours'), maxOf('relay'), maxOf('floor')];
-  if (maxOurs !== undefined && maxRelay)
+  if (maxOurs === 0)
+    lines.push('highest rate with p99 ≤ 50 ms and nothing dropped: ours met that bar at no rate tried');
+  else if (maxOurs !== undefined && maxRelay)
     lines.push(
       `highest rate with p99 ≤ 50 ms and nothing dropped: ours ÷ relay ${times(maxOurs / maxRelay)}` +
         (maxFloor ? `, ours ÷ floor ${times(maxOurs / maxFloor)}` : ''),
