@@ -61,8 +61,10 @@ export interface CatchUp {
   messages: number;
   /** Writing them (send_message, 500 to a transaction) while the client was offline. */
   sendSeconds: number;
-  /** Network back → the library's socket connected again (its reconnect backoff). */
+  /** Network back → reconnected: the first answer over HTTP or the socket's rejoin, whichever came first. */
   networkBackToReconnectMs: number;
+  /** Network back → the library's channel joined again (realtime-js's reconnect backoff). */
+  networkBackToRejoinMs?: number;
   /** Reconnected → the library's store holds every one of them. */
   reconnectToAllHeldMs: number;
   /** The same catch-up as bare sync_conversation pages (1,000 rows each), for comparison. */
@@ -260,11 +262,15 @@ const FIND_MAX_HEADERS = [
 ];
 
 function catchUpLine(catchUp: CatchUp): string {
+  const rejoin = catchUp.networkBackToRejoinMs;
   return (
     `catch-up: ${catchUp.messages} messages arrived while a client was offline (written in ${catchUp.sendSeconds.toFixed(1)} s); ` +
-    `from reconnect the client library held all of them after ${ms(catchUp.reconnectToAllHeldMs)} ` +
-    `(bare sync_conversation: ${catchUp.rpcPages} pages in ${ms(catchUp.rpcMs)}; network back → reconnect ` +
-    `${ms(catchUp.networkBackToReconnectMs)}, realtime-js's reconnect backoff)`
+    `from reconnect (first answer after the network came back, ${ms(catchUp.networkBackToReconnectMs)} after it) ` +
+    `the client library held all of them after ${ms(catchUp.reconnectToAllHeldMs)}` +
+    (rejoin === undefined
+      ? ''
+      : `; its socket rejoined ${ms(rejoin)} after the network came back (realtime-js's backoff)`) +
+    `; bare sync_conversation: ${catchUp.rpcPages} pages in ${ms(catchUp.rpcMs)}`
   );
 }
 

@@ -402,7 +402,8 @@ async function waitUntil(check: () => boolean, what: string, timeoutMs: number) 
  */
 async function catchUp(world: StackWorld): Promise<CatchUp> {
   const [reader, writer] = await Promise.all([createUser(world.info), createUser(world.info)]);
-  const gate = { offline: false };
+  // Offline, or once back online: when the first request got through again.
+  const gate = { offline: false, back: false, firstAnswerAt: 0 };
   // While offline, the socket connects to a port nobody listens on.
   class GatedWebSocket extends WebSocket {
     constructor(url: string | URL, protocols?: string | string[]) {
@@ -413,8 +414,12 @@ async function catchUp(world: StackWorld): Promise<CatchUp> {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     realtime: { transport: GatedWebSocket as unknown as typeof globalThis.WebSocket },
     global: {
-      fetch: (input: RequestInfo | URL, init?: RequestInit) =>
-        gate.offline ? Promise.reject(new TypeError('fetch failed (offline)')) : fetch(input, init),
+      fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
+        if (gate.offline) throw new TypeError('fetch failed (offline)');
+        const response = await fetch(input, init);
+        if (gate.back && !gate.firstAnswerAt) gate.firstAnswerAt = now();
+        return response;
+      },
     },
   });
   const signIn = await supabase.auth.signInWithPassword({ email: reader.email, password: reader.password });
@@ -482,15 +487,19 @@ async function catchUp(world: StackWorld): Promise<CatchUp> {
         count += 1;
     return count;
   };
-  let reconnectedAt = 0;
+  let rejoinedAt = 0;
   const unsubscribe = chat.connection.subscribe(() => {
-    if (!reconnectedAt && state() !== 'offline') reconnectedAt = now();
+    if (!rejoinedAt && state() !== 'offline') rejoinedAt = now();
   });
   const backAt = now();
   gate.offline = false;
-  await waitUntil(() => reconnectedAt > 0, 'the reader to reconnect', 60_000);
+  gate.back = true;
   await waitUntil(() => held() >= CATCH_UP, `the reader to hold all ${CATCH_UP} messages`, 300_000);
   const allHeldAt = now();
+  await waitUntil(() => rejoinedAt > 0, 'the reader to rejoin', 60_000);
+  // Reconnected: the first answer over HTTP or the socket's rejoin, whichever came first
+  // (the library may sync over HTTP before realtime-js's reconnect backoff has run out).
+  const reconnectedAt = Math.min(rejoinedAt, gate.firstAnswerAt || rejoinedAt);
   unsubscribe();
   if (held() !== CATCH_UP)
     throw new Error(`catch-up: the reader holds ${held()} messages, expected ${CATCH_UP}`);
@@ -521,13 +530,15 @@ async function catchUp(world: StackWorld): Promise<CatchUp> {
     messages: CATCH_UP,
     sendSeconds,
     networkBackToReconnectMs: reconnectedAt - backAt,
+    networkBackToRejoinMs: rejoinedAt - backAt,
     reconnectToAllHeldMs: allHeldAt - reconnectedAt,
     rpcMs,
     rpcPages: pages,
   };
   progress(
     `catch-up: reconnect → all ${CATCH_UP} held ${ms(result.reconnectToAllHeldMs)} ` +
-      `(network back → reconnect ${ms(result.networkBackToReconnectMs)}); bare RPC ${ms(rpcMs)} in ${pages} pages`,
+      `(network back → reconnect ${ms(result.networkBackToReconnectMs)}, → socket rejoined ` +
+      `${ms(rejoinedAt - backAt)}); bare RPC ${ms(rpcMs)} in ${pages} pages`,
   );
   await Promise.all([reader.client.removeAllChannels(), writer.client.removeAllChannels()]);
   return result;
