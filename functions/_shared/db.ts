@@ -75,17 +75,63 @@ export function asCaller<T>(caller: Caller, work: (sql: Sql) => Promise<T>): Pro
  * Returns the result as JSON (a row as an object; "" for a void function).
  */
 export async function callRpc<T>(sql: Sql, rpc: RpcSignature, input: Record<string, unknown>): Promise<T> {
+  const { json, statement } = rpcCall(rpc, input);
+  const [row] = await sql.unsafe<{ result: T }[]>(statement('$1::text'), json === undefined ? [] : [json]);
+  return row?.result as T;
+}
+
+/**
+ * asCaller and callRpc in one round trip: the settings and the call travel as one simple-protocol
+ * message, which PostgreSQL runs as one implicit transaction (no BEGIN or COMMIT to wait for): the
+ * settings are local to it as in asCaller, and an error in either statement rolls back both and skips
+ * the rest. The simple protocol has no parameters, so the values travel as literals (see literal()).
+ */
+export async function callRpcAsCaller<T>(
+  caller: Caller,
+  rpc: RpcSignature,
+  input: Record<string, unknown>,
+): Promise<T> {
+  const { json, statement } = rpcCall(rpc, input);
+  const claims = JSON.stringify(caller.claims);
+  const sub = typeof caller.claims.sub === 'string' ? caller.claims.sub : '';
+  const results = await database().unsafe<{ result: T }[][]>(
+    `select set_config('role', ${literal(caller.role)}, true),
+            set_config('request.jwt.claims', ${literal(claims)}, true),
+            set_config('request.jwt.claim.sub', ${literal(sub)}, true),
+            set_config('request.jwt.claim.role', ${literal(caller.role)}, true);
+     ${statement(literal(json ?? ''))}`,
+    [],
+    { simple: true },
+  );
+  return results[1]?.[0]?.result as T;
+}
+
+/**
+ * `value` as an escape string constant: E'…' always reads a backslash as an escape, whatever
+ * standard_conforming_strings says, so doubling every backslash and every quote leaves nothing
+ * that could end the constant early.
+ */
+function literal(value: string): string {
+  return `E'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+}
+
+/** The call of public.<rpc.name> for callRpc: its JSON arguments, and its text given where they come from. */
+function rpcCall(
+  rpc: RpcSignature,
+  input: Record<string, unknown>,
+): { json: string | undefined; statement: (jsonText: string) => string } {
   const args = { ...input };
   for (const name of Object.keys(rpc.arguments)) if (!rpc.optional.includes(name)) args[name] ??= null;
-  // Only names from the signature reach the SQL text; the values travel as one parameter.
+  // Only names from the signature reach the SQL text; the values travel as one JSON text.
   const given = Object.keys(rpc.arguments).filter((name) => name in args);
+  if (given.length === 0)
+    return { json: undefined, statement: () => `select to_json(r) as result from public.${rpc.name}() r` };
   const columns = given.map((name) => `${name} ${rpc.arguments[name]}`).join(', ');
   const named = given.map((name) => `${name} => a.${name}`).join(', ');
-  const from =
-    given.length > 0 ? `jsonb_to_record($1::text::jsonb) as a(${columns}) cross join lateral ` : '';
-  const [row] = await sql.unsafe<{ result: T }[]>(
-    `select to_json(r) as result from ${from}public.${rpc.name}(${named}) r`,
-    given.length > 0 ? [JSON.stringify(args)] : [],
-  );
-  return row?.result as T;
+  return {
+    json: JSON.stringify(args),
+    statement: (jsonText) =>
+      `select to_json(r) as result from jsonb_to_record(${jsonText}::jsonb) as a(${columns}) ` +
+      `cross join lateral public.${rpc.name}(${named}) r`,
+  };
 }

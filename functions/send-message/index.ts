@@ -7,7 +7,7 @@
 // conversation or reply target), 413 (too large), 429 (rate limited, with Retry-After).
 
 import { requireUser } from '../_shared/auth.ts';
-import { asCaller, callRpc } from '../_shared/db.ts';
+import { callRpcAsCaller } from '../_shared/db.ts';
 import { createHandler, json } from '../_shared/handler.ts';
 import { readJsonBody } from '../_shared/request.ts';
 import { sendMessage } from '../_shared/schemas.ts';
@@ -20,7 +20,7 @@ interface Sent {
 export default createHandler('send-message', async (request, context) => {
   const caller = await requireUser(request);
   const input = await readJsonBody(request, Object.keys(sendMessage.arguments));
-  const result = await asCaller(caller, (sql) => callRpc<Sent | null>(sql, sendMessage, input));
+  const result = await callRpcAsCaller<Sent | null>(caller, sendMessage, input);
   if (!result) throw new Error('send_message returned nothing');
   context.log('sent', { message_id: result.message.id, seq: result.message.seq, created: result.created });
   return json(result.message, result.created ? 201 : 200);
