@@ -94,15 +94,15 @@ export async function callRpcAsCaller<T>(
   const { json, statement } = rpcCall(rpc, input);
   const claims = JSON.stringify(caller.claims);
   const sub = typeof caller.claims.sub === 'string' ? caller.claims.sub : '';
-  const results = await database().unsafe<{ result: T }[][]>(
-    `select set_config('role', ${literal(caller.role)}, true),
+  const results = await database()
+    .unsafe<{ result: T }[][]>(
+      `select set_config('role', ${literal(caller.role)}, true),
             set_config('request.jwt.claims', ${literal(claims)}, true),
             set_config('request.jwt.claim.sub', ${literal(sub)}, true),
             set_config('request.jwt.claim.role', ${literal(caller.role)}, true);
      ${statement(literal(json ?? ''))}`,
-    [],
-    { simple: true },
-  );
+    )
+    .simple();
   return results[1]?.[0]?.result as T;
 }
 
@@ -111,7 +111,7 @@ export async function callRpcAsCaller<T>(
  * standard_conforming_strings says, so doubling every backslash and every quote leaves nothing
  * that could end the constant early.
  */
-function literal(value: string): string {
+export function literal(value: string): string {
   return `E'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
 }
 
