@@ -441,11 +441,12 @@ export class Conversation {
     }
     if (firstLoad) {
       const cursor = this.entry?.last_change ?? 0;
+      const lastSeqBefore = this.timeline.knownLastSeq;
       const page = await transport.rpc<MessageRow[]>('get_messages', {
         conversation_id: this.id,
         max_rows: pageSize,
       });
-      this.timeline.loadLatest(page, cursor);
+      this.timeline.loadLatest(page, cursor, lastSeqBefore);
     }
     let more = true;
     while (more && !this.closed) {

@@ -32,11 +32,16 @@ export class Timeline {
     return this.oldest !== null;
   }
 
-  /** Starts the window with the newest page (`get_messages` without bounds), taken after `cursor` was read. */
-  loadLatest(page: MessageRow[], cursor: number): void {
+  /**
+   * Starts the window with the newest page (`get_messages` without bounds), taken
+   * after `cursor` was read. `lastSeqBefore` is the last seq known before the page
+   * was asked for: an empty page starts the window after it, not after seqs heard
+   * of while the page was on its way (those come with the sync that follows).
+   */
+  loadLatest(page: MessageRow[], cursor: number, lastSeqBefore: number): void {
     this.cursor = Math.max(this.cursor, cursor);
     const first = page[0];
-    this.oldest = first ? first.seq : this.knownLastSeq + 1;
+    this.oldest = first ? first.seq : lastSeqBefore + 1;
     this.head = this.oldest - 1;
     for (const row of page) this.applyRow(row);
     this.advanceHead();

@@ -38,6 +38,21 @@ describe('a conversation kept equal to the server', () => {
     expect(bodies(handle.store.getSnapshot().messages)).toEqual(['1:old 1', '2:old 2', '3:old 3', '4:live']);
   });
 
+  it('starts the window of an empty conversation at seq 1 when a message arrives while the first page is fetched', async () => {
+    const { server } = world;
+    const id = server.createConversation('group', ['alice', 'bob'], 'team');
+    const bob = await world.client('bob');
+    const release = bob.transport.holdNextAnswer('get_messages'); // answered empty, delivered late
+    const handle = bob.chat.open(id);
+    await settle();
+    server.send('alice', id, 'first'); // its event comes before the page
+    await settle();
+    release();
+    await settle();
+    expect(bodies(handle.store.getSnapshot().messages)).toEqual(['1:first']);
+    expect(handle.store.getSnapshot().hasOlder).toBe(false);
+  });
+
   it('ignores a duplicated event', async () => {
     const { id, handle, bob, server } = await openAsBob();
     bob.transport.socket.faulty = true;

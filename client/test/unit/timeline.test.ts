@@ -24,7 +24,7 @@ const row = (seq: number, changeSeq = seq, body = `m${seq}`): MessageRow => ({
 
 it('shows only consecutive seqs and reports the hole until it is filled', () => {
   const timeline = new Timeline();
-  timeline.loadLatest([row(1), row(2)], 2);
+  timeline.loadLatest([row(1), row(2)], 2, 2);
   timeline.applyRow(row(4));
   timeline.noteChange(4);
   expect(timeline.rows().map((r) => r.seq)).toEqual([1, 2]);
@@ -38,7 +38,7 @@ it('shows only consecutive seqs and reports the hole until it is filled', () => 
 
 it('never lets an older copy replace a newer one, and counts a duplicate once', () => {
   const timeline = new Timeline();
-  timeline.loadLatest([row(1)], 1);
+  timeline.loadLatest([row(1)], 1, 1);
   expect(timeline.applyRow(row(1, 3, 'edited twice'))).toBe(true);
   expect(timeline.applyRow(row(1, 2, 'edited once'))).toBe(false);
   expect(timeline.applyRow(row(1, 3, 'edited twice'))).toBe(false);
@@ -47,7 +47,7 @@ it('never lets an older copy replace a newer one, and counts a duplicate once', 
 
 it('knows a jump in seq announced elsewhere (inbox) is a gap', () => {
   const timeline = new Timeline();
-  timeline.loadLatest([row(1)], 1);
+  timeline.loadLatest([row(1)], 1, 1);
   timeline.noteLastSeq(3);
   expect(timeline.gap()).toBe(true);
   timeline.syncedTo(3, 3);
@@ -58,7 +58,7 @@ it('knows a jump in seq announced elsewhere (inbox) is a gap', () => {
 
 it('grows the window backwards with older pages and knows when the start is reached', () => {
   const timeline = new Timeline();
-  timeline.loadLatest([row(3), row(4)], 4);
+  timeline.loadLatest([row(3), row(4)], 4, 4);
   expect(timeline.hasOlder).toBe(true);
   timeline.loadOlder([row(1), row(2)]);
   expect(timeline.rows().map((r) => r.seq)).toEqual([1, 2, 3, 4]);
@@ -68,6 +68,6 @@ it('grows the window backwards with older pages and knows when the start is reac
 it('takes no change as seen before the first page (the sync after it covers them)', () => {
   const timeline = new Timeline();
   timeline.noteChange(1);
-  timeline.loadLatest([], 0);
+  timeline.loadLatest([], 0, 0);
   expect(timeline.cursor).toBe(0);
 });
