@@ -7,6 +7,11 @@
 //      └────▶ failed (any other 4xx, or too many server faults): kept, with the error,
 //             until `retry` or `discard`
 //
+// Server faults are counted per send and in a row over all sends: once the
+// server has failed `maxAttempts` times running, what waits behind is failed at
+// its first server fault too (reported in seconds, not one backoff ladder after
+// another), until the server answers again.
+//
 // Retries reuse the client_id, so a send whose answer was lost is never stored
 // twice. Items live in an OutboxStorage (kept across reloads when it persists);
 // with shared storage one tab — the TabCoordinator's leader — sends for all.
@@ -52,6 +57,8 @@ export class Outbox {
   private wake: (() => void) | undefined;
   private readonly stopListening: () => void;
   private readonly maxAttempts: number;
+  /** 408/429/5xx answers in a row, whichever sends they were for. */
+  private serverFaults = 0;
 
   constructor(private readonly options: OutboxOptions) {
     this.maxAttempts = options.maxAttempts ?? 8;
@@ -185,6 +192,7 @@ export class Outbox {
         reply_to: item.reply_to,
         metadata: item.metadata,
       });
+      this.serverFaults = 0;
       this.remove(item.client_id);
       await storage.delete(userId, item.client_id);
       tabs.post({ type: 'outbox-sent', client_id: item.client_id, row });
@@ -192,7 +200,11 @@ export class Outbox {
     } catch (caught) {
       const error = ChatError.from(caught);
       const attempts = item.attempts + (error.status === 0 ? 0 : 1);
-      const failed = !error.retryable || attempts >= this.maxAttempts;
+      if (error.status !== 0) this.serverFaults = error.retryable ? this.serverFaults + 1 : 0;
+      const failed =
+        !error.retryable ||
+        attempts >= this.maxAttempts ||
+        (error.status !== 0 && this.serverFaults >= this.maxAttempts);
       if (!this.find(item.client_id)) return; // discarded meanwhile
       const next: OutboxItem = {
         ...item,

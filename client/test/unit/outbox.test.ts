@@ -89,6 +89,31 @@ describe('the outbox', () => {
     world.closeAll();
   });
 
+  it('once the server has failed a send too often, fails what waits after it at its first server fault, and sends again when it answers', async () => {
+    const world = modelWorld();
+    const id = world.server.createConversation('direct', ['alice', 'bob']);
+    const bob = await world.client('bob');
+    const view = bob.chat.open(id);
+    await settle();
+    const down = () =>
+      new ChatError({ status: 503, code: 'BOOT_ERROR', message: 'Function failed to start' });
+    for (let i = 0; i < 10; i++) world.server.sendFailures.push(down());
+    for (const text of ['one', 'two', 'three']) await view.send(text);
+    // One send's backoff (0.5 s … 30 s, 8 attempts) is about a minute; not three.
+    await world.clock.advance(120_000);
+    expect(view.store.getSnapshot().messages.map((m) => m.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(world.server.calls.filter((c) => c.name === 'send-message')).toHaveLength(10);
+    await view.send('four'); // the server answers again
+    await settle();
+    expect(bodies(view.store.getSnapshot().messages)).toEqual([
+      '1:four',
+      '-:one (failed)',
+      '-:two (failed)',
+      '-:three (failed)',
+    ]);
+    world.closeAll();
+  });
+
   it('survives a reload through persistent storage', async () => {
     const world = modelWorld();
     const id = world.server.createConversation('direct', ['alice', 'bob']);
