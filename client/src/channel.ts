@@ -62,6 +62,11 @@ export class ManagedChannel {
     void this.connect();
   }
 
+  /** After a refusal its owner takes for a passing one: join again after a backoff. */
+  rejoinLater(error: ChatError): void {
+    if (this.state === 'refused') this.retryLater(error);
+  }
+
   close(): void {
     if (this.state === 'closed') return;
     this.cancelRetry();

@@ -221,7 +221,12 @@ class Chat implements ChatClient {
       onEvent: (event, payload) => this.onUserEvent(event, payload),
       onJoined: () =>
         void this.connectionState.catchingUp(() => this.inboxState.refresh()).catch(() => undefined),
-      onRefused: (error) => this.connectionState.reportError(error),
+      // Your own topic is yours: a refusal means its policy check failed (the database was
+      // restarting, say). Say so, and try again with backoff.
+      onRefused: (error) => {
+        this.connectionState.reportError(error);
+        this.userChannel?.rejoinLater(error);
+      },
     });
     this.connectionState.setPrimary(this.userChannel);
     this.cleanups.push(

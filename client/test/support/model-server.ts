@@ -491,6 +491,8 @@ export class ModelSocket {
 
 export class ModelTransport implements ChatTransport {
   readonly authListeners = new Set<(change: AuthChange) => void>();
+  /** The next joins are refused whatever the topic (Realtime's policy check failed with the database). */
+  refuseNextJoins = 0;
   /** The next rpc/invoke calls fail with these (no answer: a network error). */
   failNextCalls = 0;
   /** Calls by name whose answer (taken when called) is held back until released: a slow response. */
@@ -529,7 +531,8 @@ export class ModelTransport implements ChatTransport {
         });
         return;
       }
-      if (!socket.server.canJoin(socket.userId, topic)) {
+      if (this.refuseNextJoins > 0 || !socket.server.canJoin(socket.userId, topic)) {
+        this.refuseNextJoins = Math.max(0, this.refuseNextJoins - 1);
         handlers.onStatus({
           state: 'refused',
           error: new ChatError({ status: 403, code: 'join_refused', message: 'Unauthorized: not a member' }),

@@ -208,7 +208,24 @@ describe('connection status', () => {
     world.closeAll();
   });
 
-  it('surfaces a refused join of the user topic instead of retrying it', async () => {
+  it('joins the user topic again after a refusal that passes (a policy check that failed with the database), and goes live', async () => {
+    const world = modelWorld();
+    const bob = await world.client('bob');
+    expect(bob.chat.connection.getSnapshot().state).toBe('live');
+    bob.transport.refuseNextJoins = 2; // the user topic's rejoin, twice
+    bob.transport.socket.disconnect();
+    bob.transport.socket.reconnect();
+    await world.clock.advance(1_000);
+    expect(bob.chat.connection.getSnapshot()).toMatchObject({
+      state: 'offline',
+      error: { code: 'join_refused' },
+    });
+    await world.clock.advance(60_000);
+    expect(bob.chat.connection.getSnapshot()).toMatchObject({ state: 'live', error: null });
+    world.closeAll();
+  });
+
+  it('surfaces a refused join of the user topic while it stays refused', async () => {
     const world = modelWorld();
     const transport = world.server.transport('bob');
     world.server.canJoin = () => false;
