@@ -5,7 +5,7 @@
 //
 //   npm test                 everything
 //   npm test -- db e2e       only the named suites (lint, typecheck, runner, types, client, deno, db,
-//                            db15, dblint, e2e, e2e22, fuzz, client-e2e, browser)
+//                            db15, dblint, e2e, e2e22, fuzz, client-e2e, chaos, browser)
 
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -19,6 +19,7 @@ import type { Database } from '../emulator/postgres/database.ts';
 import { PROJECT_DIR } from '../emulator/stack.ts';
 import { CHROMIUM } from '../tests/browser/chromium.ts';
 import { expectedPgtapSkips, expectedSkips } from '../tests/expected-skips.ts';
+import { CI_MESSAGES as CHAOS_CI_MESSAGES, CI_SEED as CHAOS_CI_SEED } from '../tests/chaos/options.ts';
 import { CI_RUNS, CI_SEED } from '../tests/fuzz/options.ts';
 import {
   combine,
@@ -254,6 +255,13 @@ const suites: Record<string, () => Promise<Result>> = {
     ),
   'client-e2e': () =>
     vitest('client library on the emulator (Vitest, supabase-js)', 'client-e2e', CLIENT_VITEST),
+  chaos: () =>
+    vitest(
+      `fault injection (seed ${CHAOS_CI_SEED}, ${CHAOS_CI_MESSAGES} messages; the full run: npm run test:chaos)`,
+      'chaos',
+      ['--config', 'tests/chaos/vitest.config.ts'],
+      { CHAOS_SEED: String(CHAOS_CI_SEED), CHAOS_MESSAGES: String(CHAOS_CI_MESSAGES) },
+    ),
   browser: browserTests,
 };
 

@@ -303,7 +303,14 @@ function waitingFor(): string {
   const down = clients
     .filter((c) => !live(c))
     .map((c) => `${c.id.slice(0, 8)} ${c.chat.connection.getSnapshot().state}`);
-  return `${pending} sends pending, clients not live: [${down.join(', ')}]${probeError ? `, probe send: ${probeError}` : ''}`;
+  return [
+    `${pending} sends pending`,
+    `clients not live: [${down.join(', ')}]`,
+    probeError && `probe send: ${probeError}`,
+    lastMismatch.length > 0 && `views unlike the database: ${lastMismatch.join('; ')}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 interface Row {
@@ -317,6 +324,8 @@ interface Row {
 }
 
 let settled: Error | null = null;
+/** The views that differed from the database when last compared, for what a wait reports. */
+let lastMismatch: string[] = [];
 
 beforeAll(async () => {
   console.log(`chaos: seed ${seed}, ${total} messages`);
@@ -372,11 +381,15 @@ beforeAll(async () => {
     );
     await until(() => clients.every(live), 'every client to be live again');
     await until(stackServes, 'the stack to serve at the end');
-    // What a person scrolling up would see: every view from the first message on.
-    for (const client of clients)
-      for (const room of client.rooms.values())
-        while (room.store.getSnapshot().hasOlder) await room.loadOlder();
-    await until(async () => (await compare()).mismatched.length === 0, 'every view to equal the database');
+    await until(async () => {
+      // What a person scrolling up would see: every view, once loaded, from the first message on.
+      const paging = clients
+        .flatMap((c) => [...c.rooms.values()])
+        .filter((r) => r.store.getSnapshot().hasOlder);
+      await Promise.all(paging.map((r) => r.loadOlder().catch(() => undefined)));
+      lastMismatch = (await compare()).mismatched;
+      return paging.length === 0 && lastMismatch.length === 0;
+    }, 'every view to equal the database');
   } catch (error) {
     settled = error as Error;
   }
