@@ -72,8 +72,10 @@ const clients: Client[] = [];
 const conversations: Conversation[] = [];
 const faults = new Map<string, number>();
 const recoveries: number[] = [];
-/** Faults whose recovery is still being waited for in the background. */
+/** Faults still under way in the background (members away, server restarts not yet recovered from). */
 const recovering: Promise<void>[] = [];
+/** Clients' recoveries still being timed. */
+const measuring: Promise<void>[] = [];
 const sends: { sender: Client; item: Promise<OutboxItem> }[] = [];
 const outcomes = { acknowledged: 0, failedReported: 0, silent: 0, failedButStored: 0 };
 const removals = { done: 0, seenByRemoved: 0 };
@@ -109,14 +111,16 @@ const live = (client: Client) => client.chat.connection.getSnapshot().state === 
 
 /**
  * Measures, in the background, how long `client` takes to be live again after a
- * fault that took it down (a fault it never noticed is not counted).
+ * fault that took it down within `noticeMs` (one it never noticed is not counted;
+ * one it never recovers from is found by the final checks).
  */
-function watchRecovery(client: Client, from: number): void {
-  recovering.push(
+function watchRecovery(client: Client, from: number, noticeMs = 10_000): void {
+  measuring.push(
     (async () => {
-      const deadline = Date.now() + HANG_BOUND_MS;
-      while (live(client) && Date.now() < deadline) await sleep(50);
+      const noticed = Date.now() + noticeMs;
+      while (live(client) && Date.now() < noticed) await sleep(50);
       if (live(client)) return;
+      const deadline = Date.now() + HANG_BOUND_MS;
       while (!live(client) && Date.now() < deadline) await sleep(50);
       if (live(client)) recoveries.push(performance.now() - from);
     })(),
@@ -214,7 +218,7 @@ async function injectFault(): Promise<void> {
   } else if (roll < 0.37) {
     if (client.link.stallSocket() > 0) {
       count('socket stalled (silent)');
-      watchRecovery(client, at);
+      watchRecovery(client, at, 90_000); // Realtime's heartbeat (25 s) finds it
     }
   } else if (roll < 0.52) {
     client.link.cut(1000 + random() * 3000);
@@ -381,6 +385,7 @@ beforeAll(async () => {
     );
     await until(() => clients.every(live), 'every client to be live again');
     await until(stackServes, 'the stack to serve at the end');
+    await Promise.all(measuring);
     await until(async () => {
       // What a person scrolling up would see: every view, once loaded, from the first message on.
       const paging = clients
