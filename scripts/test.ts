@@ -18,8 +18,8 @@ import { createLogger } from '../emulator/log.ts';
 import type { Database } from '../emulator/postgres/database.ts';
 import { PROJECT_DIR } from '../emulator/stack.ts';
 import { CHROMIUM } from '../tests/browser/chromium.ts';
-import { expectedPgtapSkips, expectedSkips } from '../tests/expected-skips.ts';
 import { CI_MESSAGES as CHAOS_CI_MESSAGES, CI_SEED as CHAOS_CI_SEED } from '../tests/chaos/options.ts';
+import { expectedPgtapSkips, expectedSkips } from '../tests/expected-skips.ts';
 import { CI_RUNS, CI_SEED } from '../tests/fuzz/options.ts';
 import {
   combine,
