@@ -272,8 +272,9 @@ async function stackServes(): Promise<boolean> {
       const { error } = await probe.functions.invoke('send-message', {
         body: { conversation_id: probeConversation, client_id: randomUUID(), body: 'probe' },
       });
-      const status = (error as { context?: { status?: number } } | null)?.context?.status;
-      probeError = error ? `${error.message} (${status ?? 'no answer'})` : '';
+      const answer = (error as { context?: Response } | null)?.context;
+      const code = answer ? ((await answer.json().catch(() => ({}))) as { code?: string }).code : undefined;
+      probeError = error ? `${answer?.status ?? 'no answer'} ${code ?? error.message}` : '';
       return !error;
     })();
     lastProbe = { at: Date.now(), ok };
