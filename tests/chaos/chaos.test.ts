@@ -77,6 +77,8 @@ const recovering: Promise<void>[] = [];
 /** Clients' recoveries still being timed. */
 const measuring: Promise<void>[] = [];
 const sends: { sender: Client; item: Promise<OutboxItem> }[] = [];
+/** Failed sends by the error code their sender was shown. */
+const failedBy = new Map<string, number>();
 const outcomes = { acknowledged: 0, failedReported: 0, silent: 0, failedButStored: 0 };
 const removals = { done: 0, seenByRemoved: 0 };
 const report = { stored: 0, delivered: 0, lost: 0, duplicated: 0, mismatched: [] as string[] };
@@ -457,9 +459,11 @@ describe(`chaos (seed ${seed}, ${total} messages)`, () => {
     const stored = new Set(rows.map((r) => `${r.sender_id}:${r.client_id}`));
     for (const send of sends) {
       const { client_id } = await send.item;
-      const failed = send.sender.chat.outbox
+      const item = send.sender.chat.outbox
         .getSnapshot()
-        .some((p) => p.client_id === client_id && p.status === 'failed');
+        .find((p) => p.client_id === client_id && p.status === 'failed');
+      const failed = item !== undefined;
+      if (item) failedBy.set(item.error?.code ?? '?', (failedBy.get(item.error?.code ?? '?') ?? 0) + 1);
       const isStored = stored.has(`${send.sender.id}:${client_id}`);
       if (isStored && failed) outcomes.failedButStored++;
       if (isStored) outcomes.acknowledged++;
@@ -481,7 +485,8 @@ describe(`chaos (seed ${seed}, ${total} messages)`, () => {
       [
         `seed ${seed}`,
         `sent ${sends.length}, stored ${report.stored}, delivered ${report.delivered} (over all members' views)`,
-        `lost ${report.lost}, duplicated ${report.duplicated}, failed-and-reported ${outcomes.failedReported}`,
+        `lost ${report.lost}, duplicated ${report.duplicated}, failed-and-reported ${outcomes.failedReported}` +
+          ` (${[...failedBy].map(([code, n]) => `${code} ${n}`).join(', ') || 'none'})`,
         `faults: ${[...faults].map(([kind, n]) => `${kind} ${n}`).join(', ')}`,
         `removed members who saw their removal: ${removals.seenByRemoved} of ${removals.done}`,
         `time to recover (${recoveries.length} recoveries): p50 ${Math.round(percentile(0.5))} ms, max ${Math.round(percentile(1))} ms`,
