@@ -338,7 +338,10 @@ export class Conversation {
           this.onRemoved({ reason: 'removed', removed_by: null });
           return;
         }
-        void this.loadMembers();
+        // Not loaded now (no answer, a server fault): the next sync loads it.
+        this.loadMembers().catch(() => {
+          this.reloadMembers = true;
+        });
         break;
       }
       case 'conversation.rotated':

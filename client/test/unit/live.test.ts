@@ -119,6 +119,30 @@ describe('members', () => {
     expect(memberIds()).toEqual(['alice', 'bob', 'carol', 'dave']);
     world.closeAll();
   });
+  it('a member list that fails to load after a change is loaded with the next sync, no unhandled rejection', async () => {
+    const world = modelWorld();
+    const id = world.server.createConversation('group', ['alice', 'bob'], 'team');
+    const bob = await world.client('bob', { resyncEveryMs: 10_000 });
+    const view = bob.chat.open(id);
+    await settle();
+    bob.transport.failNextCalls = 1; // the list_members the change asks for gets no answer
+    world.server.add('alice', id, 'carol');
+    await settle();
+    expect(
+      view.store
+        .getSnapshot()
+        .members.map((m) => m.user_id)
+        .sort(),
+    ).toEqual(['alice', 'bob']);
+    await world.clock.advance(10_000);
+    expect(
+      view.store
+        .getSnapshot()
+        .members.map((m) => m.user_id)
+        .sort(),
+    ).toEqual(['alice', 'bob', 'carol']);
+    world.closeAll();
+  });
 });
 
 describe('receipts', () => {
