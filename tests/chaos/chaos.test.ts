@@ -77,7 +77,7 @@ const recovering: Promise<void>[] = [];
 /** Clients' recoveries still being timed. */
 const measuring: Promise<void>[] = [];
 const sends: { sender: Client; item: Promise<OutboxItem> }[] = [];
-/** Failed sends by the error code their sender was shown. */
+/** Failed sends by the error (status and code) their sender was shown. */
 const failedBy = new Map<string, number>();
 const outcomes = { acknowledged: 0, failedReported: 0, silent: 0, failedButStored: 0 };
 const removals = { done: 0, seenByRemoved: 0 };
@@ -465,7 +465,8 @@ describe(`chaos (seed ${seed}, ${total} messages)`, () => {
         .getSnapshot()
         .find((p) => p.client_id === client_id && p.status === 'failed');
       const failed = item !== undefined;
-      if (item) failedBy.set(item.error?.code ?? '?', (failedBy.get(item.error?.code ?? '?') ?? 0) + 1);
+      const shown = `${item?.error?.status} ${item?.error?.code}`;
+      if (item) failedBy.set(shown, (failedBy.get(shown) ?? 0) + 1);
       const isStored = stored.has(`${send.sender.id}:${client_id}`);
       if (isStored && failed) outcomes.failedButStored++;
       if (isStored) outcomes.acknowledged++;
