@@ -136,7 +136,13 @@ export class Conversation {
       this.timeline.noteLastSeq(entry.last_seq);
       this.joinTopics(entry.topic, entry.live_topic);
     } catch (caught) {
-      this.failOpen(ChatError.from(caught));
+      const error = ChatError.from(caught);
+      this.failOpen(error);
+      // No answer or a server fault: shown as the error meanwhile, and asked again.
+      if (error.retryable && !this.closed) {
+        const delay = backoffDelay(this.catchUpFailures++, { random: this.context.random });
+        this.cancelCatchUpRetry = this.context.clock.setTimeout(() => void this.open(), delay);
+      }
     }
   }
 
@@ -462,7 +468,8 @@ export class Conversation {
       this.timeline.syncedTo(result.cursor, result.last_seq);
       more = result.has_more;
     }
-    if (this.state.getSnapshot().status === 'loading') this.patch({ status: 'ready', error: null });
+    const { status } = this.state.getSnapshot();
+    if (status === 'loading' || status === 'error') this.patch({ status: 'ready', error: null });
     this.publish();
   }
 

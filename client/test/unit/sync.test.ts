@@ -53,6 +53,20 @@ describe('a conversation kept equal to the server', () => {
     expect(handle.store.getSnapshot().hasOlder).toBe(false);
   });
 
+  it('opens a conversation whose first get_conversation got no answer: shows the error, asks again, then loads', async () => {
+    const { server } = world;
+    const id = server.createConversation('group', ['alice', 'bob'], 'team');
+    server.send('alice', id, 'hello');
+    const bob = await world.client('bob');
+    bob.transport.failNextCalls = 1;
+    const handle = bob.chat.open(id);
+    await settle();
+    expect(handle.store.getSnapshot()).toMatchObject({ status: 'error', error: { code: 'network_error' } });
+    await world.clock.advance(2_000);
+    expect(handle.store.getSnapshot()).toMatchObject({ status: 'ready', error: null });
+    expect(bodies(handle.store.getSnapshot().messages)).toEqual(['1:hello']);
+  });
+
   it('ignores a duplicated event', async () => {
     const { id, handle, bob, server } = await openAsBob();
     bob.transport.socket.faulty = true;
