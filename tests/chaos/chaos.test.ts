@@ -303,15 +303,25 @@ async function until(done: () => Promise<boolean> | boolean, what: string): Prom
   }
 }
 
+/** A client's connection state and its channels' (the library keeps them private: read for diagnosis only). */
+function channelStates(client: Client): string {
+  const { state, error } = client.chat.connection.getSnapshot();
+  const connection = (
+    client.chat as unknown as { connectionState: { allChannels: { topic: string; state: string }[] } }
+  ).connectionState;
+  const channels = connection.allChannels
+    .filter((c) => c.state !== 'joined')
+    .map((c) => `${c.topic.split(':')[0]} ${c.state}`);
+  return `${state}${error ? ` (${error.code})` : ''} {${channels.join(', ')}}`;
+}
+
 /** What is not settled yet: sends pending, clients not live. */
 function waitingFor(): string {
   const pending = clients.reduce(
     (sum, c) => sum + c.chat.outbox.getSnapshot().filter((i) => i.status !== 'failed').length,
     0,
   );
-  const down = clients
-    .filter((c) => !live(c))
-    .map((c) => `${c.id.slice(0, 8)} ${c.chat.connection.getSnapshot().state}`);
+  const down = clients.filter((c) => !live(c)).map((c) => `${c.id.slice(0, 8)} ${channelStates(c)}`);
   return [
     `${pending} sends pending`,
     `clients not live: [${down.join(', ')}]`,
