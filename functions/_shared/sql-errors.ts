@@ -16,13 +16,14 @@ interface SqlError {
   hint?: string;
 }
 
-// A SQLSTATE is five characters; the driver's own errors (a connection the server
-// ended: CONNECTION_CLOSED, CONNECTION_DESTROYED…) carry longer codes and are our fault.
+// A SQLSTATE is five digits and capitals, at least one a digit (42P01, P0001, XX000). The
+// driver's own errors when a connection is lost (CONNECTION_CLOSED, EPIPE, ECONNRESET…) are
+// not, and are our fault: a 5xx the client retries.
 const isSqlError = (error: unknown): error is SqlError =>
   typeof error === 'object' &&
   error !== null &&
   typeof (error as SqlError).code === 'string' &&
-  /^([0-9A-Z]{5}|PGRST)$/.test((error as SqlError).code as string);
+  /^((?=.*\d)[0-9A-Z]{5}|PGRST)$/.test((error as SqlError).code as string);
 
 /** SQLSTATEs (and classes) PostgREST answers with a 5xx: trouble on the server's side. */
 const SERVER_SIDE = /^(08|09|21|25|2D|38|39|3B|40|42P17|53|54|55|57|58|F0|HV|P0|XX)/;

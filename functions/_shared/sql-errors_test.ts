@@ -50,4 +50,6 @@ Deno.test('unknown failures are not dressed up as client errors', () => {
   // postgres.js's own errors when the server ends a connection: not a client error to give up on.
   assert.equal(apiErrorFromSql({ code: 'CONNECTION_CLOSED', message: 'write CONNECTION_CLOSED' }), undefined);
   assert.equal(apiErrorFromSql({ code: 'CONNECTION_DESTROYED', message: 'destroyed' }), undefined);
+  assert.equal(apiErrorFromSql({ code: 'EPIPE', message: 'write EPIPE' }), undefined);
+  assert.equal(apiErrorFromSql({ code: 'ECONNRESET', message: 'read ECONNRESET' }), undefined);
 });
