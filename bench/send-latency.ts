@@ -65,7 +65,7 @@ import {
   table,
   writeResults,
 } from './lib.ts';
-import { forkServer, inBatches, stopServer } from './load.ts';
+import { forkServer, inBatches, openLoop, stopServer } from './load.ts';
 import { summarizeCpuProfile, summarizeV8Log } from './profiles.ts';
 import type { StackServerCommand, StackServerInfo } from './stack-server.ts';
 
@@ -464,63 +464,48 @@ async function runPhase(
 ): Promise<PhaseResult> {
   const phase = deliveries.open(tag);
   const total = Math.round(rate * seconds);
-  const interval = 1000 / rate;
   const failures: string[] = [];
   const cpuBefore = cpuSnapshot(target.cpu());
-  const start = now() + 20;
 
-  await new Promise<void>((resolve) => {
-    let next = 0;
-    const fire = (index: number, dueAt: number) => {
-      const conversation = index % CONVERSATIONS;
-      const slot = Math.floor(index / CONVERSATIONS) % 2;
-      const traced = TRACE && index % TRACE_EVERY === 0;
-      const sent: Sent = {
-        conversation,
-        dueAt,
-        sentAt: now(),
-        answeredAt: 0,
-        status: 0,
-        received: [0, 0],
-        trace: traced ? { sentWall: wall(), receivedWall: [0, 0] } : undefined,
-      };
-      phase.messages[index] = sent;
-      phase.expected += 2;
-      target.send(conversation, slot, `${tag}-${index}`, traced, (answer) => {
-        sent.answeredAt = answer.at;
-        sent.status = answer.status;
-        phase.answered += 1;
-        if (answer.status < 200 || answer.status >= 300) {
-          if (failures.length < 5) failures.push(`${answer.status} ${answer.body ?? ''}`.slice(0, 300));
-        }
-        if (sent.trace) {
-          sent.trace.answeredWall = performance.timeOrigin + answer.at;
-          const header = answer.headers?.['x-emulator-trace'];
-          if (typeof header === 'string') {
-            sent.trace.hops = Object.fromEntries(
-              header.split(',').map((pair) => {
-                const [name, value] = pair.split('=');
-                return [name?.trim() ?? '', Number(value)];
-              }),
-            );
-          }
-          const createdAt = answer.body
-            ? (JSON.parse(answer.body) as { created_at?: string }).created_at
-            : undefined;
-          if (createdAt) sent.trace.insertedAt = parsePgTimestamp(createdAt);
-        }
-      });
+  await openLoop(rate, total, (index, dueAt) => {
+    const conversation = index % CONVERSATIONS;
+    const slot = Math.floor(index / CONVERSATIONS) % 2;
+    const traced = TRACE && index % TRACE_EVERY === 0;
+    const sent: Sent = {
+      conversation,
+      dueAt,
+      sentAt: now(),
+      answeredAt: 0,
+      status: 0,
+      received: [0, 0],
+      trace: traced ? { sentWall: wall(), receivedWall: [0, 0] } : undefined,
     };
-    const tick = () => {
-      const current = now();
-      while (next < total && start + next * interval <= current) {
-        fire(next, start + next * interval);
-        next += 1;
+    phase.messages[index] = sent;
+    phase.expected += 2;
+    target.send(conversation, slot, `${tag}-${index}`, traced, (answer) => {
+      sent.answeredAt = answer.at;
+      sent.status = answer.status;
+      phase.answered += 1;
+      if (answer.status < 200 || answer.status >= 300) {
+        if (failures.length < 5) failures.push(`${answer.status} ${answer.body ?? ''}`.slice(0, 300));
       }
-      if (next >= total) resolve();
-      else setTimeout(tick, Math.max(0, start + next * interval - now()));
-    };
-    setTimeout(tick, Math.max(0, start - now()));
+      if (sent.trace) {
+        sent.trace.answeredWall = performance.timeOrigin + answer.at;
+        const header = answer.headers?.['x-emulator-trace'];
+        if (typeof header === 'string') {
+          sent.trace.hops = Object.fromEntries(
+            header.split(',').map((pair) => {
+              const [name, value] = pair.split('=');
+              return [name?.trim() ?? '', Number(value)];
+            }),
+          );
+        }
+        const createdAt = answer.body
+          ? (JSON.parse(answer.body) as { created_at?: string }).created_at
+          : undefined;
+        if (createdAt) sent.trace.insertedAt = parsePgTimestamp(createdAt);
+      }
+    });
   });
 
   const deadline = now() + DRAIN_MS;
