@@ -38,19 +38,14 @@
 //                                                      process (last rate) and of Deno (whole run)
 // Options also come from the environment: BENCH_RATES, BENCH_DURATION, …
 
-import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import WebSocket from 'ws';
 import { quietLogger } from '../emulator/log.ts';
-import { embeddedBinDir, SUPERUSER, startCluster } from '../emulator/postgres/cluster.ts';
 import { startReplication } from '../emulator/realtime/replication.ts';
-import { freePort } from '../emulator/stack.ts';
 import { createUser, type TestUser } from '../emulator/testing.ts';
-import { RELAY_SCHEMA } from './baselines/ws-relay.ts';
 import {
   type CpuSources,
   cpuSince,
@@ -68,6 +63,7 @@ import {
 import { forkServer, inBatches, openLoop, stopServer } from './load.ts';
 import { summarizeCpuProfile, summarizeV8Log } from './profiles.ts';
 import type { StackServerCommand, StackServerInfo } from './stack-server.ts';
+import { startRelay } from './worlds.ts';
 
 const RATES = option('rates', '500,1000')
   .split(',')
@@ -333,101 +329,26 @@ async function setUpStack(deliveries: Deliveries): Promise<Target> {
 }
 
 async function setUpBaseline(deliveries: Deliveries): Promise<Target> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-relay-'));
-  chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres OS user when we are root
-  const cluster = await startCluster({
-    binDir: await embeddedBinDir(),
-    dataDir: path.join(dataDir, 'postgres'),
-    port: await freePort(),
-    ephemeral: true,
-    log: quietLogger('baseline-postgres'),
-  });
-  const dbUrl = cluster.url(SUPERUSER);
-  const setup = new pg.Client({ connectionString: dbUrl });
-  await setup.connect();
-  await setup.query(RELAY_SCHEMA);
-  const users = Array.from({ length: SOCKETS }, () => ({
-    id: randomUUID(),
-    token: randomBytes(24).toString('hex'),
-  }));
   const conversationIds = Array.from({ length: CONVERSATIONS }, () => randomUUID());
-  await setup.query(
-    'insert into relay.sessions (token, user_id) select * from unnest($1::text[], $2::uuid[])',
-    [users.map((user) => user.token), users.map((user) => user.id)],
+  const relay = await startRelay(
+    SOCKETS,
+    (index) => [conversationIds[Math.floor(index / 2)] as string],
+    (index, key, at) => deliveries.deliver(index, key, at),
   );
-  await setup.query(
-    'insert into relay.members (conversation_id, user_id) select * from unnest($1::uuid[], $2::uuid[])',
-    [users.map((_, index) => conversationIds[Math.floor(index / 2)]), users.map((user) => user.id)],
-  );
-  await setup.end();
-
-  const { child, ready } = await forkServer<{ port: number; pid: number }>('bench/baselines/ws-relay.ts', {
-    RELAY_DB_URL: dbUrl,
-  });
-  const waiting = new Map<string, (answer: Answer) => void>();
-  const sockets = await inBatches(users, 20, async (user, index) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${ready.port}/?token=${user.token}`, {
-      perMessageDeflate: false,
-    });
-    const conversationId = conversationIds[Math.floor(index / 2)] as string;
-    await new Promise<void>((resolve, reject) => {
-      ws.once('error', reject);
-      ws.on('message', (data) => {
-        const at = now();
-        const message = JSON.parse(data.toString()) as {
-          t: string;
-          message?: { client_id: string };
-          client_id?: string;
-          conversation_id?: string;
-        };
-        if (message.t === 'message' && message.message) {
-          const key = message.message.client_id;
-          deliveries.deliver(index, key, at);
-          const answer = waiting.get(`${index}:${key}`);
-          if (answer) {
-            waiting.delete(`${index}:${key}`);
-            answer({ status: 200, at });
-          }
-        } else if (message.t === 'joined') {
-          resolve();
-        } else if (message.t === 'error') {
-          const answer = waiting.get(`${index}:${message.client_id}`);
-          if (answer) answer({ status: 500, at, body: JSON.stringify(message) });
-          else reject(new Error(`relay: ${JSON.stringify(message)}`));
-        }
-      });
-      ws.once('open', () => ws.send(JSON.stringify({ t: 'join', conversation_id: conversationId })));
-    });
-    return ws;
-  });
-  console.log(`baseline: relay up on port ${ready.port}; ${SOCKETS} sockets joined ${CONVERSATIONS} rooms`);
+  console.log(`baseline: relay up on port ${relay.port}; ${SOCKETS} sockets joined ${CONVERSATIONS} rooms`);
 
   return {
     name: 'baseline',
     description: 'ws relay: socket → INSERT → broadcast to the room (bench/baselines/ws-relay.ts)',
     send(conversation, slot, key, _traced, done) {
       const sender = conversation * 2 + slot;
-      // The sender's own copy of the broadcast is its answer.
-      waiting.set(`${sender}:${key}`, done);
-      (sockets[sender] as WebSocket).send(
-        JSON.stringify({
-          t: 'send',
-          conversation_id: conversationIds[conversation],
-          client_id: key,
-          body: `benchmark message ${key}`,
-        }),
-      );
+      relay.send(sender, conversationIds[conversation] as string, key, `benchmark message ${key}`, done);
     },
     cpu: () => ({
-      processes: { 'load generator (this process)': process.pid, 'node: ws relay': ready.pid },
-      postmaster: cluster.pid,
+      processes: { 'load generator (this process)': process.pid, 'node: ws relay': relay.pid },
+      postmaster: relay.postmaster,
     }),
-    async stop() {
-      for (const ws of sockets) ws.terminate();
-      await stopServer(child);
-      await cluster.stop();
-      if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop: () => relay.stop(),
   };
 }
 

@@ -138,7 +138,27 @@ export interface RelayWorld {
   stop(): Promise<void>;
 }
 
-export async function startRelayWorld(layout: Layout, router: Router): Promise<RelayWorld> {
+/** The baseline relay (bench/baselines/ws-relay.ts) with its users signed in and in their rooms. */
+export interface Relay {
+  port: number;
+  /** The relay's Node process and its PostgreSQL's postmaster, for CPU accounting. */
+  pid: number;
+  postmaster: number | undefined;
+  /** Sends as user `sender` over its socket; `done` gets the sender's own copy of the broadcast (its answer). */
+  send(sender: number, room: string, key: string, body: string, done: (answer: Answer) => void): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the relay on a PostgreSQL of its own, started exactly like the emulator's (fsync off):
+ * `userCount` sessions, user `index` a member of roomsOf(index) and on a socket of its own that
+ * has joined them. Every message a socket receives goes to onMessage(index, client_id, at).
+ */
+export async function startRelay(
+  userCount: number,
+  roomsOf: (index: number) => string[],
+  onMessage: (index: number, key: string, at: number) => void,
+): Promise<Relay> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-relay-'));
   chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres OS user when we are root
   const cluster = await startCluster({
@@ -149,16 +169,10 @@ export async function startRelayWorld(layout: Layout, router: Router): Promise<R
     log: quietLogger('relay-postgres'),
   });
   const dbUrl = cluster.url(SUPERUSER);
-  const users = Array.from({ length: layout.users }, () => ({
+  const users = Array.from({ length: userCount }, () => ({
     id: randomUUID(),
     token: randomBytes(24).toString('hex'),
   }));
-  const pairs = Array.from({ length: layout.users / 2 }, () => randomUUID());
-  const group = randomUUID();
-  const roomsOf = (index: number) => [
-    pairs[Math.floor(index / 2)] as string,
-    ...(index < layout.group ? [group] : []),
-  ];
   const memberships = users.flatMap((user, index) => roomsOf(index).map((room) => [room, user.id]));
   const setup = new pg.Client({ connectionString: dbUrl });
   await setup.connect();
@@ -176,7 +190,6 @@ export async function startRelayWorld(layout: Layout, router: Router): Promise<R
   const { child, ready } = await forkServer<{ port: number; pid: number }>('bench/baselines/ws-relay.ts', {
     RELAY_DB_URL: dbUrl,
   });
-  // The sender's own copy of the broadcast is its answer.
   const waiting = new Map<string, (answer: Answer) => void>();
   const sockets = await inBatches(users, 20, async (user, index) => {
     const ws = new WebSocket(`ws://127.0.0.1:${ready.port}/?token=${user.token}`, {
@@ -195,7 +208,7 @@ export async function startRelayWorld(layout: Layout, router: Router): Promise<R
         };
         if (frame.t === 'message' && frame.message) {
           const key = frame.message.client_id;
-          router.deliver('socket', index, key, at);
+          onMessage(index, key, at);
           waiting.get(`${index}:${key}`)?.({ status: 200, at });
           waiting.delete(`${index}:${key}`);
         } else if (frame.t === 'joined') {
@@ -213,25 +226,44 @@ export async function startRelayWorld(layout: Layout, router: Router): Promise<R
     });
     return ws;
   });
-  console.log(`relay: up on port ${ready.port}; ${users.length} sockets joined ${pairs.length + 1} rooms`);
   return {
-    pairs,
-    group,
-    send(sender, room, key, done) {
+    port: ready.port,
+    pid: ready.pid,
+    postmaster: cluster.pid,
+    send(sender, room, key, body, done) {
       waiting.set(`${sender}:${key}`, done);
       (sockets[sender] as WebSocket).send(
-        JSON.stringify({ t: 'send', conversation_id: room, client_id: key, body: `benchmark ${key}` }),
+        JSON.stringify({ t: 'send', conversation_id: room, client_id: key, body }),
       );
     },
-    cpu: () => ({
-      processes: { 'load generator': process.pid, 'node: ws relay': ready.pid },
-      postmaster: cluster.pid,
-    }),
     async stop() {
       for (const ws of sockets) ws.terminate();
       await stopServer(child);
       await cluster.stop();
       if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+export async function startRelayWorld(layout: Layout, router: Router): Promise<RelayWorld> {
+  const pairs = Array.from({ length: layout.users / 2 }, () => randomUUID());
+  const group = randomUUID();
+  const roomsOf = (index: number) => [
+    pairs[Math.floor(index / 2)] as string,
+    ...(index < layout.group ? [group] : []),
+  ];
+  const relay = await startRelay(layout.users, roomsOf, (index, key, at) =>
+    router.deliver('socket', index, key, at),
+  );
+  console.log(`relay: up on port ${relay.port}; ${layout.users} sockets joined ${pairs.length + 1} rooms`);
+  return {
+    pairs,
+    group,
+    send: (sender, room, key, done) => relay.send(sender, room, key, `benchmark ${key}`, done),
+    cpu: () => ({
+      processes: { 'load generator': process.pid, 'node: ws relay': relay.pid },
+      postmaster: relay.postmaster,
+    }),
+    stop: () => relay.stop(),
   };
 }
