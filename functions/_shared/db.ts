@@ -81,48 +81,6 @@ export async function callRpc<T>(sql: Sql, rpc: RpcSignature, input: Record<stri
 }
 
 /**
- * asCaller and callRpc in two round trips instead of three: BEGIN, the settings and the call travel
- * as one simple-protocol message, then COMMIT (or ROLLBACK) as a second. PostgreSQL runs a message's
- * statements in order and skips the rest after an error, so nothing runs outside the transaction or
- * before the caller's settings; the settings are local to it as in asCaller. The COMMIT is ours to
- * send after the answer, so a send whose function dies mid-way never commits. The connection is
- * reserved for the transaction (postgres.js allows an explicit BEGIN only there). The simple protocol
- * has no parameters, so the values travel as literals (see literal()).
- */
-export async function callRpcAsCaller<T>(
-  caller: Caller,
-  rpc: RpcSignature,
-  input: Record<string, unknown>,
-): Promise<T> {
-  const { json, statement } = rpcCall(rpc, input);
-  const claims = JSON.stringify(caller.claims);
-  const sub = typeof caller.claims.sub === 'string' ? caller.claims.sub : '';
-  const connection = await database().reserve();
-  try {
-    let results: { result: T }[][];
-    try {
-      results = await connection
-        .unsafe<{ result: T }[][]>(
-          `begin;
-           select set_config('role', ${literal(caller.role)}, true),
-                  set_config('request.jwt.claims', ${literal(claims)}, true),
-                  set_config('request.jwt.claim.sub', ${literal(sub)}, true),
-                  set_config('request.jwt.claim.role', ${literal(caller.role)}, true);
-           ${statement(literal(json ?? ''))}`,
-        )
-        .simple();
-    } catch (error) {
-      await connection.unsafe('rollback').catch(() => {});
-      throw error;
-    }
-    await connection.unsafe('commit');
-    return results[2]?.[0]?.result as T;
-  } finally {
-    connection.release();
-  }
-}
-
-/**
  * `value` as an escape string constant: E'…' always reads a backslash as an escape, whatever
  * standard_conforming_strings says, so doubling every backslash and every quote leaves nothing
  * that could end the constant early.

@@ -1,4 +1,4 @@
-// Unit tests for the literals of callRpcAsCaller: read back as PostgreSQL reads an escape
+// Unit tests for the literals of the send batches (send-batches.ts): read back as PostgreSQL reads an escape
 // string constant, each must give the value exactly and end exactly where it ends.
 
 import assert from 'node:assert/strict';
