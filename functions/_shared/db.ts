@@ -10,11 +10,16 @@ export type Sql = postgres.TransactionSql;
 
 let pool: postgres.Sql | undefined;
 
+/** The database's URL (SUPABASE_DB_URL, set by the platform for every function). */
+export function databaseUrl(): string {
+  const url = Deno.env.get('SUPABASE_DB_URL');
+  if (!url) throw new Error('SUPABASE_DB_URL is not set');
+  return url;
+}
+
 export function database(): postgres.Sql {
   if (!pool) {
-    const url = Deno.env.get('SUPABASE_DB_URL');
-    if (!url) throw new Error('SUPABASE_DB_URL is not set');
-    pool = postgres(url, {
+    pool = postgres(databaseUrl(), {
       max: Number(Deno.env.get('DB_POOL_SIZE') ?? 10),
       idle_timeout: 30,
       prepare: true,

@@ -11,8 +11,9 @@
 // conversation): concurrent batches cannot deadlock on each other. A sender's sends stay in
 // order, as one lane runs its batches one after another.
 
+import postgres from 'postgres';
 import type { Caller } from './auth.ts';
-import { database, literal } from './db.ts';
+import { databaseUrl, literal } from './db.ts';
 
 /** A send: the caller (verified) and the arguments of public.send_message by name. */
 export interface Send {
@@ -28,7 +29,14 @@ export type Answer<T> =
 /** The most sends in one batch: private.max_send_batch(). */
 export const MAX_SEND_BATCH = 64;
 
-export type RunBatch<T> = (sends: Send[]) => Promise<Answer<T>[]>;
+/** Runs one batch on `lane` (0 ≤ lane < lanes) and answers each send by position. */
+export type RunBatch<T> = (sends: Send[], lane: number) => Promise<Answer<T>[]>;
+
+interface Lane<T> {
+  index: number;
+  waiting: Waiting<T>[];
+  busy: boolean;
+}
 
 interface Waiting<T> {
   send: Send;
@@ -51,14 +59,18 @@ export class SendError extends Error {
 }
 
 export class SendBatches<T> {
-  private readonly lanes: { waiting: Waiting<T>[]; busy: boolean }[];
+  private readonly lanes: Lane<T>[];
 
   constructor(
     private readonly run: RunBatch<T>,
     lanes: number,
     private readonly maxBatch: number,
   ) {
-    this.lanes = Array.from({ length: Math.max(1, lanes) }, () => ({ waiting: [], busy: false }));
+    this.lanes = Array.from({ length: Math.max(1, lanes) }, (_, index) => ({
+      index,
+      waiting: [],
+      busy: false,
+    }));
   }
 
   /** Resolves with the send's result once its batch has committed; rejects with its error. */
@@ -70,12 +82,15 @@ export class SendBatches<T> {
     });
   }
 
-  private async drain(lane: { waiting: Waiting<T>[]; busy: boolean }): Promise<void> {
+  private async drain(lane: Lane<T>): Promise<void> {
     lane.busy = true;
     while (lane.waiting.length > 0) {
       const batch = lane.waiting.splice(0, this.maxBatch);
       try {
-        const answers = await this.run(batch.map((waiting) => waiting.send));
+        const answers = await this.run(
+          batch.map((waiting) => waiting.send),
+          lane.index,
+        );
         if (answers.length !== batch.length)
           throw new Error(`send_messages answered ${answers.length} of ${batch.length} sends`);
         batch.forEach((waiting, i) => {
@@ -84,7 +99,7 @@ export class SendBatches<T> {
           else waiting.resolve(answer.result);
         });
       } catch (error) {
-        // The transaction failed as a whole (the connection, the COMMIT): nothing of it is stored.
+        // The call failed as a whole (its connection, its transaction): each sender may retry with its client_id.
         for (const waiting of batch) waiting.reject(error);
       }
     }
@@ -100,32 +115,56 @@ function laneOf(userId: string, lanes: number): number {
 }
 
 /**
- * One batch in one transaction, in two round trips: BEGIN, the role and the call travel as one
- * simple-protocol message, then COMMIT as a second, sent only after the answer, so a batch whose
- * function dies mid-way never commits. PostgreSQL skips the rest of a message after an error, so
- * nothing runs outside the transaction. The simple protocol has no parameters: the sends travel
- * as one JSON literal (see literal()).
+ * Runs batches in the database, each in one transaction of two round trips: BEGIN, the role and
+ * the call travel as one simple-protocol message, then COMMIT as a second, sent only after the
+ * answer, so a batch whose function dies mid-way never commits (tests/e2e/recovery.test.ts).
+ * PostgreSQL skips the rest of a message after an error, so nothing runs outside the
+ * transaction. The simple protocol has no parameters: the sends travel as one JSON literal
+ * (see literal()).
+ *
+ * Each lane has a connection of its own (a pool of one), used by nothing else: its two
+ * messages meet the same connection without reserve(), whose wait for a connection can be
+ * stranded when that connection is lost (porsager/postgres#1195: the lane, and every send in
+ * it, would wait forever). If the connection closes between the two (PostgreSQL restarting),
+ * the transaction is gone with it, and the batch fails rather than COMMIT a fresh connection's
+ * empty transaction. After any failure the lane drops its connection (the server ends what was
+ * left of the transaction) and opens a new one for its next batch: nothing more is written to a
+ * connection that may be dead (porsager/postgres#1208).
  */
-export async function runBatch<T>(sends: Send[]): Promise<Answer<T>[]> {
-  const payload = JSON.stringify(sends.map(({ caller, input }) => ({ claims: caller.claims, args: input })));
-  const connection = await database().reserve();
-  try {
-    let results: { answers: Answer<T>[] }[][];
+export function batchRunner<T>(lanes: number): RunBatch<T> {
+  const connections: ({ sql: postgres.Sql; closes: number } | undefined)[] = Array(Math.max(1, lanes));
+  const connect = (index: number) => {
+    const lane = { closes: 0 } as { sql: postgres.Sql; closes: number };
+    lane.sql = postgres(databaseUrl(), {
+      max: 1,
+      idle_timeout: 30,
+      onnotice: () => {},
+      onclose: () => void lane.closes++,
+    });
+    connections[index] = lane;
+    return lane;
+  };
+  return async (sends, index) => {
+    const lane = connections[index] ?? connect(index);
+    const payload = JSON.stringify(
+      sends.map(({ caller, input }) => ({ claims: caller.claims, args: input })),
+    );
+    const closes = lane.closes;
     try {
-      results = await connection
+      const results = await lane.sql
         .unsafe<{ answers: Answer<T>[] }[][]>(
           `begin;
            select set_config('role', 'service_role', true);
            select private.send_messages(${literal(payload)}::jsonb) as answers`,
         )
         .simple();
+      if (lane.closes !== closes) throw new Error('the database connection closed before COMMIT');
+      await lane.sql.unsafe('commit');
+      return results[2]?.[0]?.answers ?? [];
     } catch (error) {
-      await connection.unsafe('rollback').catch(() => {});
+      connections[index] = undefined;
+      lane.sql.end({ timeout: 0 }).catch(() => {});
       throw error;
     }
-    await connection.unsafe('commit');
-    return results[2]?.[0]?.answers ?? [];
-  } finally {
-    connection.release();
-  }
+  };
 }

@@ -19,9 +19,12 @@ const send = (userId: string, clientId: string): Send => ({
 /** A runner that holds each batch until released, and records what it was given. */
 function heldRunner() {
   const batches: string[][] = [];
+  /** The lane each send's batch ran on, by client_id. */
+  const lanes = new Map<string, number>();
   const releases: (() => void)[] = [];
-  const run = (sends: Send[]): Promise<Answer<string>[]> => {
+  const run = (sends: Send[], lane: number): Promise<Answer<string>[]> => {
     batches.push(sends.map((s) => String(s.input.client_id)));
+    for (const s of sends) lanes.set(String(s.input.client_id), lane);
     return new Promise((resolve) =>
       releases.push(() =>
         resolve(
@@ -34,7 +37,7 @@ function heldRunner() {
       ),
     );
   };
-  return { run, batches, release: () => releases.shift()?.() };
+  return { run, batches, lanes, release: () => releases.shift()?.() };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -131,5 +134,9 @@ Deno.test("lanes run batches beside each other; one sender's sends stay in order
   for (const u of users) {
     const order = runner.batches.flat().filter((id) => id.startsWith(`${u}:`));
     assert.deepEqual(order, [`${u}:1`, `${u}:2`], `${u}'s sends in order`);
+    const lane = runner.lanes.get(`${u}:1`) as number;
+    assert.ok(lane >= 0 && lane < 4, `${u}'s lane ${lane}`);
+    assert.equal(runner.lanes.get(`${u}:2`), lane, `${u}'s sends on one lane`);
   }
+  assert.ok(new Set(runner.lanes.values()).size > 1, 'more than one lane used');
 });

@@ -12,7 +12,7 @@ import { requireUser } from '../_shared/auth.ts';
 import { createHandler, json } from '../_shared/handler.ts';
 import { readJsonBody } from '../_shared/request.ts';
 import { sendMessage } from '../_shared/schemas.ts';
-import { MAX_SEND_BATCH, runBatch, SendBatches } from '../_shared/send-batches.ts';
+import { batchRunner, MAX_SEND_BATCH, SendBatches } from '../_shared/send-batches.ts';
 
 interface Sent {
   message: { id: string; seq: number };
@@ -20,7 +20,8 @@ interface Sent {
 }
 
 /** Batches in the database at once (SEND_LANES, default 2: one per core of a small instance). */
-const sends = new SendBatches<Sent>(runBatch, Number(Deno.env.get('SEND_LANES') ?? 2), MAX_SEND_BATCH);
+const lanes = Number(Deno.env.get('SEND_LANES') ?? 2);
+const sends = new SendBatches<Sent>(batchRunner(lanes), lanes, MAX_SEND_BATCH);
 
 export default createHandler('send-message', async (request, context) => {
   const caller = await requireUser(request);
