@@ -40,7 +40,9 @@ as $$
   select u.id from tests.users u where u.identifier = get_user_id.identifier
 $$;
 
--- Acts as the user until the end of the transaction (or clear_authentication).
+-- Acts as the user until the end of the transaction (or clear_authentication). Each of these
+-- sets request.jwt.claim.sub/.role too, which auth.uid() and auth.role() read before the claims
+-- JSON: a value left there by an earlier call (send_messages sets them per send) must not win.
 create or replace function tests.authenticate_as(identifier text)
 returns void
 language plpgsql
@@ -56,6 +58,8 @@ begin
   perform set_config('request.jwt.claims', jsonb_build_object(
     'sub', user_id, 'role', 'authenticated', 'aud', 'authenticated',
     'email', identifier || '@example.test', 'is_anonymous', false)::text, true);
+  perform set_config('request.jwt.claim.sub', user_id::text, true);
+  perform set_config('request.jwt.claim.role', 'authenticated', true);
 end
 $$;
 
@@ -67,6 +71,8 @@ as $$
 begin
   perform set_config('role', 'anon', true);
   perform set_config('request.jwt.claims', '{"role": "anon"}', true);
+  perform set_config('request.jwt.claim.sub', '', true);
+  perform set_config('request.jwt.claim.role', 'anon', true);
 end
 $$;
 
@@ -78,6 +84,8 @@ as $$
 begin
   perform set_config('role', 'service_role', true);
   perform set_config('request.jwt.claims', '{"role": "service_role"}', true);
+  perform set_config('request.jwt.claim.sub', '', true);
+  perform set_config('request.jwt.claim.role', 'service_role', true);
 end
 $$;
 
@@ -89,6 +97,8 @@ as $$
 begin
   perform set_config('role', 'postgres', true);
   perform set_config('request.jwt.claims', '', true);
+  perform set_config('request.jwt.claim.sub', '', true);
+  perform set_config('request.jwt.claim.role', '', true);
 end
 $$;
 
