@@ -205,7 +205,9 @@ begin
     for send in
       select s.value as request, s."position"
         from jsonb_array_elements(send_messages.sends) with ordinality as s(value, "position")
-       order by s.value -> 'args' ->> 'conversation_id', s."position"
+       -- In uuid order, as store_sends_at_once locks them, whichever way the id is written
+       -- (upper case, braces, hyphens or none): the 32 hex digits in lower case sort like the uuid.
+       order by lower(translate(s.value -> 'args' ->> 'conversation_id', '{}-', '')) collate "C", s."position"
     loop
       begin
         perform set_config('request.jwt.claims', (send.request -> 'claims')::text, true),

@@ -7,7 +7,7 @@
 -- same batch: world 1 at once, world 2 one by one (send_messages with one refused send more).
 -- Then everything a send writes or emits is compared, with ids and timestamps as labels.
 begin;
-select plan(22);
+select plan(24);
 
 select tests.create_user(u || w) from unnest(array['a', 'b', 'c']) u, unnest(array['1', '2']) w;
 select tests.create_user('mallory');
@@ -229,6 +229,29 @@ select is((select jsonb_agg(a -> 'result' ->> 'created' order by n) || jsonb_agg
 reset role;
 select results_eq($$ select count(*)::int from public.messages where client_id like 'd%' $$, $$ values (1) $$,
                   'The declined batches stored nothing (only the one-by-one send is stored).');
+
+-- one by one, the sends go in the uuid order of their conversations (the order the fast path
+-- locks them in), however their ids are written: here the smaller one in braces, which as text
+-- would sort after every other id
+create temp table braced as
+  select jsonb_build_array(
+           pg_temp.send('a2', 'dm2', 'o1', 'x') || jsonb_build_object('args', jsonb_build_object(
+             'conversation_id', '{' || least(tests.id('dm2'), tests.id('group2')) || '}', 'client_id', 'o1', 'body', 'x')),
+           pg_temp.send('a2', 'dm2', 'o2', 'y') || jsonb_build_object('args', jsonb_build_object(
+             'conversation_id', greatest(tests.id('dm2'), tests.id('group2')), 'client_id', 'o2', 'body', 'y')),
+           pg_temp.send('mallory', 'dm2', 'm2', 'let me in')) as sends,
+         least(tests.id('dm2'), tests.id('group2')) as first;
+grant all on braced to service_role;
+set local role service_role;
+select is((select jsonb_path_query_array(private.send_messages(sends), '$[*].result.created') from braced),
+          '[true, true]'::jsonb, 'Two sends stored one by one (Mallory refused) …');
+reset role;
+select results_eq(
+  $$ select e.payload -> 'record' ->> 'conversation_id' from tests.emitted e
+      where e.event = 'message.created' and e.payload -> 'record' ->> 'client_id' in ('o1', 'o2') order by e.position $$,
+  $$ select (select first from braced)::text union all
+     select greatest(tests.id('dm2'), tests.id('group2'))::text $$,
+  '… the one in the smaller conversation first, although its id came in braces.');
 
 -- the numbering trigger and who may give a seq
 create temp table ids as select tests.id('dm2') as dm2, tests.get_user_id('a2') as a2;
