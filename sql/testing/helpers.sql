@@ -265,13 +265,14 @@ grant execute on all functions in schema tests to anon, authenticated, service_r
 
 -- The order in which rows reach realtime.messages (the order Realtime streams them):
 -- after tests.track_event_order(), each inserted row is listed in tests.event_order
--- by arrival. A row's place on disk (ctid) is not that order: a statement's rows may
+-- by arrival, with its payload. A row's place on disk (ctid) is not that order: a statement's rows may
 -- fill a page and go on in free space of an earlier one.
 create table if not exists tests.event_order (
   position bigserial primary key,
   topic text,
   event text
 );
+alter table tests.event_order add column if not exists payload jsonb;
 
 create or replace function tests.log_event_order()
 returns trigger
@@ -280,7 +281,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  insert into tests.event_order (topic, event) values (new.topic, new.event);
+  insert into tests.event_order (topic, event, payload) values (new.topic, new.event, new.payload);
   return null;
 end
 $$;

@@ -79,20 +79,8 @@ begin
 end
 $$;
 
--- Every event as it reaches realtime.messages, with its payload.
-create table tests.emitted (position bigserial primary key, topic text, event text, payload jsonb);
-create function tests.record_emitted()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  insert into tests.emitted (topic, event, payload) values (new.topic, new.event, new.payload);
-  return null;
-end
-$$;
-create trigger record_emitted after insert on realtime.messages for each row execute function tests.record_emitted();
+-- Every event as it reaches realtime.messages, with its payload (tests.event_order).
+select tests.track_event_order();
 
 -- What a world holds after the batch: messages, conversations, members, rate limits, events.
 create function pg_temp.world(w text)
@@ -122,7 +110,7 @@ as $$
                                           row_number() over (partition by e.topic, e.conversation_id order by e.position),
                                           e.event || ' ' || (e.payload - 'id')))
     from (select r.*, coalesce(r.payload ->> 'conversation_id', r.payload -> 'record' ->> 'conversation_id') as conversation_id
-            from tests.emitted r) e
+            from tests.event_order r) e
    where e.conversation_id in (tests.id('dm' || w)::text, tests.id('group' || w)::text)
 $$;
 
@@ -156,21 +144,20 @@ select is(((select answers from answers where w = '2') -> 7 -> 'error' ->> 'mess
 select is(pg_temp.labelled((select answers from answers where w = '1')::text),
           pg_temp.labelled((select jsonb_path_query_array(answers, '$[0 to 6]') from answers where w = '2')::text),
           'At once, each send is answered as one by one.');
-select results_eq($$ select entry from world1 where part = 'message' order by entry $$,
-                  $$ select entry from pg_temp.world('2') where part = 'message' order by entry $$,
-                  'The same messages (numbers, senders, keys, bodies, replies, metadata).');
-select results_eq($$ select entry from world1 where part = 'conversation' order by entry $$,
-                  $$ select entry from pg_temp.world('2') where part = 'conversation' order by entry $$,
-                  'The same conversations (last seq, last change, last message and its preview).');
-select results_eq($$ select entry from world1 where part = 'member' order by entry $$,
-                  $$ select entry from pg_temp.world('2') where part = 'member' order by entry $$,
-                  'The same read and delivery state (each sender has read its own).');
-select results_eq($$ select entry from world1 where part = 'tokens taken' order by entry $$,
-                  $$ select entry from pg_temp.world('2') where part = 'tokens taken' order by entry $$,
-                  'The same rate-limit tokens taken, a token a send.');
-select results_eq($$ select entry from world1 where part = 'event' order by entry $$,
-                  $$ select entry from pg_temp.world('2') where part = 'event' order by entry $$,
-                  'The same events with the same payloads, in the same order on each topic.');
+-- One part of world 1 against the same part of world 2.
+create function pg_temp.same_in_both(part text, description text)
+returns text
+language sql
+as $$
+  select results_eq(format('select entry from world1 where part = %L order by entry', part),
+                    format('select entry from pg_temp.world(''2'') where part = %L order by entry', part),
+                    description)
+$$;
+select pg_temp.same_in_both('message', 'The same messages (numbers, senders, keys, bodies, replies, metadata).');
+select pg_temp.same_in_both('conversation', 'The same conversations (last seq, last change, last message and its preview).');
+select pg_temp.same_in_both('member', 'The same read and delivery state (each sender has read its own).');
+select pg_temp.same_in_both('tokens taken', 'The same rate-limit tokens taken, a token a send.');
+select pg_temp.same_in_both('event', 'The same events with the same payloads, in the same order on each topic.');
 select ok((select count(*) from world1 where part = 'event') >= 7 * 2, 'And there are events to compare.');
 
 -- declines: store_sends_at_once answers null or raises, and stores nothing
@@ -247,7 +234,7 @@ select is((select jsonb_path_query_array(private.send_messages(sends), '$[*].res
           '[true, true]'::jsonb, 'Two sends stored one by one (Mallory refused) …');
 reset role;
 select results_eq(
-  $$ select e.payload -> 'record' ->> 'conversation_id' from tests.emitted e
+  $$ select e.payload -> 'record' ->> 'conversation_id' from tests.event_order e
       where e.event = 'message.created' and e.payload -> 'record' ->> 'client_id' in ('o1', 'o2') order by e.position $$,
   $$ select (select first from braced)::text union all
      select greatest(tests.id('dm2'), tests.id('group2'))::text $$,
